@@ -1,0 +1,1 @@
+"""Sub-commands of ``sluice``; each module exposes ``register(app: typer.Typer)``."""

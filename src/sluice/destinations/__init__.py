@@ -1,0 +1,1 @@
+"""Destinations: the SDK, delivery, the registry, emulators and one folder per platform."""

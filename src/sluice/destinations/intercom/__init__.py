@@ -1,0 +1,1 @@
+"""Intercom: export segments as a tag on existing contacts."""

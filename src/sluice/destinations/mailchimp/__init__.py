@@ -1,0 +1,1 @@
+"""Mailchimp: export segments as static segments of an audience."""

@@ -1,0 +1,1 @@
+"""Voyado Engage: synchronize user segments to a label or a consent status."""

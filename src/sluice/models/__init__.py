@@ -1,0 +1,1 @@
+"""Models: tables or SQL on a source, their fields, keys, relationships and calculated fields."""

@@ -1,0 +1,71 @@
+"""What the engine needs to know about a segment, independent of how it is stored."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from sluice.core.errors import NotFound
+from sluice.schemas.segments import SegmentDefinition
+
+
+class SegmentType(StrEnum):
+    """``conditions``: a condition tree; ``remote``: membership read back from a destination."""
+
+    CONDITIONS = "conditions"
+    REMOTE = "remote"
+
+
+@dataclass(frozen=True)
+class RemoteSource:
+    """Where a remote segment's members come from and how they join the parent model.
+
+    ``identifier_field`` is the parent model's field holding the identifier the destination knows
+    (``email``, ``crm_id``, …).
+    """
+
+    destination_id: str
+    remote_id: str
+    identifier_field: str
+
+
+@dataclass(frozen=True)
+class SegmentSpec:
+    """A segment as the engine sees it: parent model and either a condition tree or a remote source."""
+
+    id: str
+    name: str
+    model: str
+    type: SegmentType = SegmentType.CONDITIONS
+    definition: SegmentDefinition | None = None
+    remote: RemoteSource | None = None
+
+    @classmethod
+    def of(cls, model: str, definition: SegmentDefinition, *, name: str = "draft") -> SegmentSpec:
+        """An unsaved segment (previews of the builder's current state)."""
+        return cls(id=f"draft:{name}", name=name, model=model, definition=definition)
+
+
+class SegmentResolver(Protocol):
+    """Looks up the segments that membership conditions refer to."""
+
+    def get(self, segment_id: str) -> SegmentSpec:
+        """The segment ``segment_id`` (raises ``NotFound``)."""
+        ...
+
+
+@dataclass(frozen=True)
+class StaticSegments:
+    """A resolver over segments given directly (tests, benchmarks, the demo)."""
+
+    segments: Mapping[str, SegmentSpec]
+
+    def get(self, segment_id: str) -> SegmentSpec:
+        if segment_id not in self.segments:
+            raise NotFound(f"segment {segment_id!r} not found")
+        return self.segments[segment_id]
+
+
+NO_SEGMENTS = StaticSegments({})

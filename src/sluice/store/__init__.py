@@ -1,0 +1,1 @@
+"""Control-plane store: SQLAlchemy 2 typed tables, sessions, Alembic migrations."""

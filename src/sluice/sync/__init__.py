@@ -1,0 +1,1 @@
+"""The sync engine: extract → validate → diff → plan → load → commit (BRIEF §4)."""

@@ -1,0 +1,44 @@
+"""The audience relation every stage of a run passes along.
+
+An extracted audience is an Arrow stream (or DuckDB relation) with three reserved columns and
+the mapped fields:
+
+- ``__key``: the model's primary key, cast to text (null allowed here; validation rejects it);
+- ``__identifier``: the value the destination matches on (email, external id, …);
+- one column per mapped destination field, named after the destination field.
+
+Only mapped columns take part in change detection (BRIEF §4 rule 1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+KEY = "__key"
+IDENTIFIER = "__identifier"
+ROW_HASH = "__hash"
+RESERVED = (KEY, IDENTIFIER, ROW_HASH)
+
+
+class IdentifierKind(StrEnum):
+    """What the identifier column holds; decides how it is validated."""
+
+    EMAIL = "email"
+    PHONE = "phone"
+    EXTERNAL_ID = "external_id"
+    PLATFORM_ID = "platform_id"
+    HASHED = "hashed"
+
+
+@dataclass(frozen=True)
+class AudienceSpec:
+    """The shape of one activation's audience: identifier kind and mapped field names."""
+
+    identifier_kind: IdentifierKind
+    fields: tuple[str, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        clash = set(self.fields) & set(RESERVED)
+        if clash:
+            raise ValueError(f"field names {sorted(clash)} are reserved")

@@ -1,0 +1,116 @@
+"""Diff of the valid audience against the activation's snapshot (BRIEF §4 rule 3).
+
+One FULL OUTER JOIN by key in DuckDB classifies every row that differs:
+
+- ``added``: key not in the snapshot;
+- ``changed``: key in both, change hash or identifier differs (``__old_identifier`` keeps the value
+  the destination holds, so membership services can move a contact whose identifier changed);
+- ``removed``: key in the snapshot, not in the audience, and not *held*: a key present in this run
+  but invalid (duplicate copies, malformed identifier) is neither added nor removed — the
+  destination keeps what it has until the data is fixed.
+
+The change hash covers the mapped fields only (BRIEF §4 rule 1). It is DuckDB's 64-bit ``hash()``
+of the field values in name order, ten times cheaper than MD5 of JSON; its algorithm tag is kept
+with each snapshot so a DuckDB upgrade that changed it is noticed (ADR 0002).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from sluice.sync.audience import IDENTIFIER, KEY, ROW_HASH
+from sluice.sync.sql import quote_ident
+
+CHANGE = "__change"
+OLD_IDENTIFIER = "__old_identifier"
+DIFF_TABLE = "diff"
+HASH_ALGORITHM = f"duckdb-hash/{duckdb.__version__}"
+
+
+@dataclass(frozen=True)
+class DiffCounts:
+    added: int
+    changed: int
+    removed: int
+    unchanged: int
+
+    @property
+    def total_changes(self) -> int:
+        return self.added + self.changed + self.removed
+
+
+def row_hash_expression(fields: tuple[str, ...]) -> str:
+    """SQL for the change hash of a row: stable across runs and independent of mapping order."""
+    if not fields:
+        return "0::UBIGINT"
+    return "hash(" + ", ".join(quote_ident(name) for name in sorted(fields)) + ")"
+
+
+def compute_diff(
+    con: duckdb.DuckDBPyConnection,
+    current_view: str,
+    snapshot_view: str,
+    held_keys_view: str | None = None,
+    *,
+    fields_view: str | None = None,
+) -> DiffCounts:
+    """Create the ``diff`` table (and views ``diff_added|changed|removed``); return the counts.
+
+    The join carries only key, identifier and hash; mapped field values are joined back for the
+    (few) added and changed rows by the views.
+    """
+    cur, snap = quote_ident(current_view), quote_ident(snapshot_view)
+    not_held = (
+        f" AND s.{KEY} NOT IN (SELECT {KEY} FROM {quote_ident(held_keys_view)})" if held_keys_view else ""
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {DIFF_TABLE} AS
+        SELECT CASE WHEN s.{KEY} IS NULL THEN 'added' WHEN c.{KEY} IS NULL THEN 'removed' ELSE 'changed' END
+                   AS {CHANGE},
+               coalesce(c.{KEY}, s.{KEY}) AS {KEY},
+               coalesce(c.{IDENTIFIER}, s.{IDENTIFIER}) AS {IDENTIFIER},
+               coalesce(c.{ROW_HASH}, s.{ROW_HASH}) AS {ROW_HASH},
+               s.{IDENTIFIER} AS {OLD_IDENTIFIER}
+        FROM (SELECT {KEY}, {IDENTIFIER}, {ROW_HASH} FROM {cur}) c FULL OUTER JOIN {snap} s ON c.{KEY} = s.{KEY}
+        WHERE s.{KEY} IS NULL
+           OR (c.{KEY} IS NULL{not_held})
+           OR (c.{KEY} IS NOT NULL AND (c.{ROW_HASH} IS DISTINCT FROM s.{ROW_HASH} OR c.{IDENTIFIER} <> s.{IDENTIFIER}))"""
+    )
+    create_diff_views(con, current_view, fields_view=fields_view)
+    return diff_counts(con, current_view)
+
+
+def create_diff_views(
+    con: duckdb.DuckDBPyConnection, current_view: str, *, fields_view: str | None = None
+) -> None:
+    """Views ``diff_added|changed|removed`` over the ``diff`` table.
+
+    Mapped field values are joined by key from ``fields_view`` (key + fields) when given, else from
+    ``current_view`` (which then carries them).
+    """
+    fields = (
+        f"(SELECT * FROM {quote_ident(fields_view)})"
+        if fields_view
+        else f"(SELECT * EXCLUDE ({IDENTIFIER}, {ROW_HASH}) FROM {quote_ident(current_view)})"
+    )
+    for kind in ("added", "changed"):
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW diff_{kind} AS "
+            f"SELECT d.* EXCLUDE ({CHANGE}), f.* EXCLUDE ({KEY}) FROM {DIFF_TABLE} d JOIN {fields} f USING ({KEY}) "
+            f"WHERE d.{CHANGE} = '{kind}'"
+        )
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW diff_removed AS SELECT * EXCLUDE ({CHANGE}) FROM {DIFF_TABLE} "
+        f"WHERE {CHANGE} = 'removed'"
+    )
+
+
+def diff_counts(con: duckdb.DuckDBPyConnection, current_view: str) -> DiffCounts:
+    """Count the rows of the ``diff`` table by class."""
+    cur = quote_ident(current_view)
+    counts = dict(con.execute(f"SELECT {CHANGE}, count(*) FROM {DIFF_TABLE} GROUP BY ALL").fetchall())
+    current = con.execute(f"SELECT count(*) FROM {cur}").fetchall()[0][0]
+    added, changed, removed = (int(counts.get(k, 0)) for k in ("added", "changed", "removed"))
+    return DiffCounts(added=added, changed=changed, removed=removed, unchanged=int(current) - added - changed)

@@ -1,0 +1,270 @@
+"""One run's local diff workspace: a DuckDB connection that validates, hashes, diffs and commits.
+
+The audience arrives as an Arrow record-batch stream. It is spooled as-is to an Arrow IPC file in
+the run's work directory (a sequential write, no conversion) and DuckDB keeps only a narrow table
+of key, identifier, change hash and validity; the mapped field values are read back from the
+spool for the few rows that are added or changed. Memory stays bounded whatever the audience
+size, and the expensive part of a run is proportional to the audience's width only once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.ipc as ipc
+
+from sluice.sync.audience import IDENTIFIER, KEY, ROW_HASH, AudienceSpec
+from sluice.sync.diff import (
+    CHANGE,
+    DIFF_TABLE,
+    OLD_IDENTIFIER,
+    DiffCounts,
+    compute_diff,
+    create_diff_views,
+    diff_counts,
+    row_hash_expression,
+)
+from sluice.sync.plan import (
+    OP,
+    PLAN_TABLE,
+    SEQUENCE,
+    PlanCounts,
+    RemovalBehaviour,
+    Service,
+    build_plan,
+    committed_changes_sql,
+    undelivered_keys_sql,
+)
+from sluice.sync.snapshot import SnapshotStore, next_snapshot_sql
+from sluice.sync.sql import quote_ident
+from sluice.sync.validate import REASON, ValidationResult, row_reason_expression, validate
+
+AUDIENCE = "audience"
+FIELDS = "audience_fields"
+SNAPSHOT = "snapshot"
+HELD = "held_keys"
+DELIVERED = "delivered_ops"
+OUTCOMES = "outcomes"
+
+
+class DiffSession:
+    """Validate → hash → diff → commit for one activation run, in DuckDB."""
+
+    def __init__(self, spec: AudienceSpec, temp_dir: Path, memory_limit: str | None = None) -> None:
+        self.spec = spec
+        self.temp_dir = temp_dir
+        temp_dir.mkdir(parents=True, exist_ok=True)
+        self.con = duckdb.connect(config={"temp_directory": str(temp_dir), "preserve_insertion_order": False})
+        if memory_limit:
+            self.con.execute(f"SET memory_limit = '{memory_limit}'")
+        self.validation: ValidationResult | None = None
+        # Where diff views read mapped field values: the spool (local) or the audience table (prepared).
+        self.fields_view: str | None = None
+
+    def close(self) -> None:
+        self.con.close()
+
+    def load(self, audience: pa.RecordBatchReader | pa.Table) -> None:
+        """Spool the extracted audience and keep its key, identifier, change hash and validity.
+
+        Keys and identifiers are cast to text (identifiers arrive normalised by the extract query);
+        one pass over the spool computes ``__hash`` and ``__reason``. Field values stay in the
+        spool, exposed as the view :data:`FIELDS` for the rows that need them.
+        """
+        reader = audience.to_reader() if isinstance(audience, pa.Table) else audience
+        spool = self.temp_dir / "audience.arrow"
+        with pa.OSFile(str(spool), "wb") as sink, ipc.new_file(sink, reader.schema) as writer:
+            for batch in reader:
+                writer.write_batch(batch)
+        self.con.register("audience_spool", ds.dataset(str(spool), format="ipc"))
+        identifier = f"CAST({IDENTIFIER} AS VARCHAR)"
+        self.con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {AUDIENCE} AS
+            SELECT {KEY}, {IDENTIFIER}, {row_hash_expression(self.spec.fields)} AS {ROW_HASH},
+                   {row_reason_expression(self.spec)} AS {REASON}
+            FROM (SELECT CAST({KEY} AS VARCHAR) AS {KEY}, {identifier} AS {IDENTIFIER}
+                         {"".join(f", {quote_ident(name)}" for name in self.spec.fields)}
+                  FROM audience_spool)"""
+        )
+        fields = "".join(f", {quote_ident(name)}" for name in self.spec.fields)
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {FIELDS} AS SELECT CAST({KEY} AS VARCHAR) AS {KEY}{fields} FROM audience_spool"
+        )
+        self.fields_view = FIELDS
+
+    def load_prepared(self, rows: pa.RecordBatchReader) -> None:
+        """In-warehouse mode: the rows the warehouse sent (invalid, added and changed), hash and reason included."""
+        self.con.register("prepared_arrow", rows)
+        fields = "".join(f", {quote_ident(name)}" for name in self.spec.fields)
+        self.con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {AUDIENCE} AS
+            SELECT CAST({KEY} AS VARCHAR) AS {KEY}, CAST({IDENTIFIER} AS VARCHAR) AS {IDENTIFIER}{fields},
+                   CAST({ROW_HASH} AS VARCHAR) AS {ROW_HASH}, CAST({REASON} AS VARCHAR) AS {REASON}
+            FROM prepared_arrow"""
+        )
+        self.con.unregister("prepared_arrow")
+
+    def load_diff(self, diff: pa.RecordBatchReader) -> None:
+        """In-warehouse mode: the diff the warehouse computed becomes this session's ``diff`` table."""
+        validation = self.validation or self.validate()
+        self.con.register("diff_arrow", diff)
+        self.con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {DIFF_TABLE} AS
+            SELECT CAST({CHANGE} AS VARCHAR) AS {CHANGE}, CAST({KEY} AS VARCHAR) AS {KEY},
+                   CAST({IDENTIFIER} AS VARCHAR) AS {IDENTIFIER}, CAST({ROW_HASH} AS VARCHAR) AS {ROW_HASH},
+                   CAST({OLD_IDENTIFIER} AS VARCHAR) AS {OLD_IDENTIFIER}
+            FROM diff_arrow"""
+        )
+        self.con.unregister("diff_arrow")
+        create_diff_views(self.con, validation.valid_view)
+
+    def undelivered_keys(self) -> pa.Table:
+        """Keys whose planned ops did not all arrive (they keep their old snapshot row)."""
+        table: pa.Table = self.con.sql(undelivered_keys_sql(OUTCOMES)).to_arrow_table()
+        return table
+
+    def validate(self) -> ValidationResult:
+        self.validation = validate(self.con, AUDIENCE, self.spec)
+        return self.validation
+
+    def diff(self, store: SnapshotStore, snapshot_uri: str | None) -> DiffCounts:
+        """Diff the valid audience against the snapshot at ``snapshot_uri`` (None = first run)."""
+        validation = self.validation or self.validate()
+        store.attach(self.con, snapshot_uri, SNAPSHOT)
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {HELD} AS SELECT DISTINCT {KEY} FROM {validation.invalid_view} "
+            f"WHERE {KEY} IS NOT NULL"
+        )
+        return compute_diff(self.con, validation.valid_view, SNAPSHOT, HELD, fields_view=self.fields_view)
+
+    def full_refresh_diff(self, store: SnapshotStore) -> DiffCounts:
+        """Diff against an empty snapshot: every valid row is an add (historical refresh)."""
+        return self.diff(store, None)
+
+    def add_removals_from(self, store: SnapshotStore, snapshot_uri: str) -> DiffCounts:
+        """Full refresh: also remove what the previous snapshot holds and the audience no longer has.
+
+        Every valid row is re-sent as an add; a removal is never lost by a full refresh.
+        """
+        validation = self.validation or self.validate()
+        store.attach(self.con, snapshot_uri, "previous_snapshot")
+        self.con.execute(
+            f"""INSERT INTO {DIFF_TABLE} BY NAME
+            SELECT 'removed' AS {CHANGE}, s.{KEY}, s.{IDENTIFIER}, s.{ROW_HASH}, s.{IDENTIFIER} AS {OLD_IDENTIFIER}
+            FROM previous_snapshot s
+            ANTI JOIN {validation.valid_view} c ON c.{KEY} = s.{KEY}
+            ANTI JOIN {HELD} h ON h.{KEY} = s.{KEY}"""
+        )
+        return diff_counts(self.con, validation.valid_view)
+
+    def add_remote_removals(self, remote_members: pa.Table) -> DiffCounts:
+        """Full refresh of a destination that can list members: remove members not in the audience.
+
+        ``remote_members`` has one column ``__identifier`` (as the destination reports it). Members
+        unknown to Sluice get a synthetic key ``remote:<identifier>``.
+        """
+        validation = self.validation or self.validate()
+        self.con.register("remote_members_arrow", remote_members)
+        self.con.execute(
+            f"""INSERT INTO {DIFF_TABLE} BY NAME
+            SELECT DISTINCT 'removed' AS {CHANGE}, 'remote:' || r.{IDENTIFIER} AS {KEY}, r.{IDENTIFIER},
+                   NULL::UBIGINT AS {ROW_HASH}, r.{IDENTIFIER} AS {OLD_IDENTIFIER}
+            FROM (SELECT lower(trim(CAST({IDENTIFIER} AS VARCHAR))) AS {IDENTIFIER} FROM remote_members_arrow) r
+            WHERE r.{IDENTIFIER} NOT IN (SELECT {IDENTIFIER} FROM {validation.valid_view} WHERE {IDENTIFIER} IS NOT NULL)
+              AND r.{IDENTIFIER} NOT IN (SELECT {IDENTIFIER} FROM {DIFF_TABLE} WHERE {CHANGE} = 'removed')
+              AND r.{IDENTIFIER} NOT IN (SELECT {IDENTIFIER} FROM {validation.invalid_view} WHERE {IDENTIFIER} IS NOT NULL)"""
+        )
+        self.con.unregister("remote_members_arrow")
+        return diff_counts(self.con, validation.valid_view)
+
+    def changes(self, kind: str, batch_rows: int = 10_000) -> Iterator[pa.RecordBatch]:
+        """Stream ``diff_added`` / ``diff_changed`` / ``diff_removed`` as Arrow batches."""
+        if kind not in ("added", "changed", "removed"):
+            raise ValueError(kind)
+        reader = self.con.sql(f"SELECT * FROM diff_{kind} ORDER BY {KEY}").to_arrow_reader(batch_rows)
+        yield from reader
+
+    def plan(self, service: Service, *, removal: RemovalBehaviour = RemovalBehaviour.IGNORE) -> PlanCounts:
+        """Turn this run's diff into operations (the ``plan`` table)."""
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {OUTCOMES} "
+            f"({KEY} VARCHAR, {IDENTIFIER} VARCHAR, {OP} VARCHAR, status VARCHAR, message VARCHAR)"
+        )
+        return build_plan(self.con, service, self.spec.fields, removal=removal)
+
+    def planned_batches(self, batch_rows: int) -> Iterator[pa.RecordBatch]:
+        """Stream the operations to send (not ``skip``), removals of moved identifiers first.
+
+        Ops come grouped by ``(__seq, __op)`` so the destination gets full batches of one kind,
+        each group streamed by a filtered scan (no sort of the whole plan). The stream has its own
+        cursor, so outcomes can be recorded while it is read.
+        """
+        groups = self.con.execute(
+            f"SELECT DISTINCT {SEQUENCE}, {OP} FROM {PLAN_TABLE} WHERE {OP} <> 'skip' ORDER BY ALL"
+        ).fetchall()
+        cursor = self.con.cursor()
+        try:
+            for sequence, op in groups:
+                reader = cursor.execute(
+                    f"SELECT * EXCLUDE ({CHANGE}, {SEQUENCE}) FROM {PLAN_TABLE} WHERE {SEQUENCE} = ? AND {OP} = ?",
+                    [sequence, op],
+                ).to_arrow_reader(batch_rows)
+                yield from reader
+        finally:
+            cursor.close()
+
+    def record_outcomes(self, outcomes: pa.Table) -> None:
+        """Append per-row outcomes (``__key``, ``__identifier``, ``__op``, ``status``, ``message``)."""
+        self.con.register("outcomes_arrow", outcomes)
+        self.con.execute(
+            f"INSERT INTO {OUTCOMES} SELECT {KEY}, {IDENTIFIER}, {OP}, status, message FROM outcomes_arrow"
+        )
+        self.con.unregister("outcomes_arrow")
+
+    def outcome_counts(self) -> dict[str, int]:
+        """Outcomes recorded so far, by status."""
+        rows = self.con.execute(f"SELECT status, count(*) FROM {OUTCOMES} GROUP BY ALL").fetchall()
+        return {str(status): int(n) for status, n in rows}
+
+    def commit_outcomes(self, store: SnapshotStore, uri: str) -> int:
+        """Write the next snapshot from the recorded outcomes: keys whose every op was delivered."""
+        delivered = self.con.sql(committed_changes_sql(OUTCOMES)).to_arrow_table()
+        return self.commit(store, delivered, uri)
+
+    def export_outcomes(self, store: SnapshotStore, uri: str) -> int:
+        """Write per-row outcomes and invalid rows to one Parquet file for troubleshooting."""
+        validation = self.validation or self.validate()
+        select = (
+            f"SELECT {KEY}, {IDENTIFIER}, {OP} AS operation, status, message FROM {OUTCOMES} "
+            f"UNION ALL SELECT {KEY}, {IDENTIFIER}, NULL, 'invalid', {REASON} FROM {validation.invalid_view}"
+        )
+        return store.write(self.con, select, uri)
+
+    def invalid_rows(self) -> pa.Table:
+        validation = self.validation or self.validate()
+        table: pa.Table = self.con.sql(f"SELECT * FROM {validation.invalid_view}").to_arrow_table()
+        return table
+
+    def commit(self, store: SnapshotStore, delivered: pa.Table | pa.RecordBatchReader, uri: str) -> int:
+        """Write the next snapshot (old + delivered ops) to ``uri``; returns its row count.
+
+        ``delivered`` has columns ``op`` ('add' | 'change' | 'remove') and ``__key``; the identifier
+        and hash are taken from this run's diff so callers only report which ops were delivered.
+        """
+        self.con.register("delivered_arrow", delivered)
+        self.con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {DELIVERED} AS
+            SELECT d.op, d.{KEY}, c.{IDENTIFIER}, c.{ROW_HASH}
+            FROM delivered_arrow d LEFT JOIN {DIFF_TABLE} c ON d.{KEY} = c.{KEY}"""
+        )
+        self.con.unregister("delivered_arrow")
+        return store.write(self.con, next_snapshot_sql(SNAPSHOT, DELIVERED), uri)
+
+    def scalar(self, sql: str) -> Any:
+        rows = self.con.execute(sql).fetchall()
+        return rows[0][0] if rows else None

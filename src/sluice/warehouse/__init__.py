@@ -1,0 +1,1 @@
+"""Warehouse access: source types and their configs, Ibis connections, introspection, bookkeeping schema."""

@@ -1,0 +1,33 @@
+SELECT
+  *
+FROM "users" AS "t0"
+WHERE
+  "t0"."country" IS NOT NULL
+  AND "t0"."country" = 'FR'
+  AND NOT (
+    (
+      "t0"."country" IS NOT NULL
+    ) AND (
+      "t0"."country" = 'DE'
+    )
+  )
+  AND "t0"."tier" IS NOT NULL
+  AND "t0"."tier" IN ('gold', 'platinum')
+  AND NOT (
+    (
+      "t0"."tier" IS NOT NULL
+    ) AND "t0"."tier" IN ('bronze')
+  )
+  AND "t0"."email" IS NOT NULL
+  AND CONTAINS("t0"."email", '@')
+  AND NOT (
+    (
+      "t0"."email" IS NOT NULL
+    ) AND CONTAINS("t0"."email", '%_')
+  )
+  AND STARTSWITH("t0"."email", 'anna')
+  AND ENDSWITH("t0"."email", '.fr')
+  AND "t0"."company_id" IS NULL
+  AND NOT (
+    "t0"."email" IS NULL
+  )
