@@ -123,6 +123,8 @@ class Emulator(ABC):
     unknown_contact_message: ClassVar[str]
     #: in-flight requests allowed before a 429 (None: no concurrency cap)
     max_concurrent: ClassVar[int | None] = None
+    #: targets of the upsert service the conformance suite writes records to (one run per spec)
+    upsert_specs: ClassVar[tuple[TargetSpec, ...]] = ()
 
     def __init__(self, *, latency: float = 0.0, clock: Callable[[], float] = time.time) -> None:
         self.options = EmulatorOptions(latency=latency)
@@ -194,6 +196,26 @@ class Emulator(ABC):
     def invalid_identifier(self) -> str:
         """An identifier the connector must refuse to send."""
         return "not-an-email"
+
+    # -- upsert conformance hooks (emulators whose destination offers the upsert service) -------
+
+    def record_identifier(self, target: Target, number: int) -> str:
+        """The identifier of record ``number`` in an upsert target (email or external id)."""
+        if target.identifier_kind is IdentifierKind.EMAIL:
+            return self.contact_identifier(number)
+        return f"ext-{number}"
+
+    def upsert_fields(self, target: Target, number: int, version: int = 0) -> dict[str, Any]:
+        """Mapped fields of record ``number`` the vendor accepts (``version`` changes the values)."""
+        raise NotImplementedError(f"{self.name} emulator has no upsert fields")
+
+    def records(self, target: Target) -> dict[str, dict[str, Any]]:
+        """Records of an upsert target: identifier (as ops carry it) → the mapped fields held."""
+        raise NotImplementedError(f"{self.name} emulator has no upsert records")
+
+    def refused_fields(self, target: Target) -> tuple[dict[str, Any], str] | None:
+        """Fields the vendor refuses for one row (a per-row failure), and a fragment of its message."""
+        return None
 
     # -- helpers for subclasses -----------------------------------------------------------
 

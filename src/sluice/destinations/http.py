@@ -128,8 +128,30 @@ class VendorHttp:
                 return await self._attempt(method, path, json, params)
         raise AssertionError("unreachable")  # pragma: no cover
 
+    async def download(self, url: str) -> httpx.Response:
+        """GET an absolute URL the vendor handed out (an export or error file on its storage host),
+        paced and retried like :meth:`request` but *without* the vendor's credentials."""
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type((RateLimited, Transient)),
+            stop=stop_after_attempt(self.max_attempts),
+            wait=self._wait,
+            sleep=self.sleep,
+            reraise=True,
+            before_sleep=self._count_retry,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._attempt("GET", url, None, None, external=True)
+        raise AssertionError("unreachable")  # pragma: no cover
+
     async def _attempt(
-        self, method: str, path: str, json: Any, params: Mapping[str, Any] | None
+        self,
+        method: str,
+        path: str,
+        json: Any,
+        params: Mapping[str, Any] | None,
+        *,
+        external: bool = False,
     ) -> httpx.Response:
         wait = self._paused_until - self.clock()
         if wait > 0:
@@ -142,11 +164,11 @@ class VendorHttp:
                 async with asyncio.timeout(self.timeout):
                     response = await self.client.request(
                         method,
-                        self.base_url + path,
+                        path if external else self.base_url + path,
                         json=json,
                         params=params,
-                        headers=self.headers,
-                        auth=self.auth if self.auth is not None else httpx.USE_CLIENT_DEFAULT,
+                        headers=None if external else self.headers,
+                        auth=None if external else self.auth or httpx.USE_CLIENT_DEFAULT,
                     )
                     await response.aread()
             except TimeoutError:
@@ -161,7 +183,7 @@ class VendorHttp:
             raise RateLimited(f"{method} {path}: rate limited (HTTP 429)", retry_after)
         if response.status_code >= 500:
             raise Transient(f"{method} {path}: HTTP {response.status_code} {_excerpt(response)}")
-        if response.is_success and response.content:
+        if response.is_success and response.content and not external:
             try:
                 response.json()
             except ValueError:

@@ -9,6 +9,8 @@ Use it from a test module (it is parametrised over every registered destination 
 
 A destination is done when it passes; adding one needs no edit to the suite or the test module.
 Capabilities a destination lacks are skipped with the reason it declares, never hidden.
+This class covers the membership service; the upsert service has its own suite
+(:class:`sluice.destinations.testing.upsert.UpsertConformance`).
 """
 
 from __future__ import annotations
@@ -20,10 +22,15 @@ import pytest
 from sluice.destinations import registry
 from sluice.destinations.emulation import FaultKind
 from sluice.destinations.errors import ConfigError
-from sluice.destinations.sdk import Connector, OpKind, Outcome, OutcomeStatus
+from sluice.destinations.sdk import Connector, OpKind, Outcome, OutcomeStatus, Service
 from sluice.destinations.testing.harness import Harness
 
-DESTINATION_TYPES = [connector.type_name for connector in registry.all_types()]
+#: destinations offering the membership service; upsert-only ones pass ``UpsertConformance``
+DESTINATION_TYPES = [
+    connector.type_name
+    for connector in registry.all_types()
+    if Service.MEMBERSHIP in connector.capabilities.services
+]
 
 
 def _statuses(outcomes: list[Outcome]) -> set[str]:
