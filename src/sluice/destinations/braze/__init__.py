@@ -1,0 +1,1 @@
+"""Braze destination: user attributes, track events, subscription groups and segment attributes."""
