@@ -26,9 +26,10 @@ class BrazeConfig(DestinationConfig):
         "(sluice_<segment name>).",
     )
     create_users: bool = Field(
-        default=False,
-        description="Let upserts and events create Braze profiles for users that do not exist yet. "
-        "When off, Sluice sends _update_existing_only and unknown users are rejected.",
+        default=True,
+        description="Upserts and events create Braze profiles for users that do not exist yet (Braze's "
+        "default). Turn off to send _update_existing_only: unknown users are then rejected. Segment "
+        "membership never creates users.",
     )
     requests_per_second: float = Field(
         default=1000, gt=0, le=1000, description="Pace of /users/track calls (Braze: 3,000 per 3 seconds)."

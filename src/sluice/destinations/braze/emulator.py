@@ -65,6 +65,10 @@ class BrazeEmulator(Emulator):
     identifier_kind = IdentifierKind.EMAIL
     batch_limit = TRACK_LIMIT
     unknown_contact_message = NOT_FOUND
+    upsert_specs = (
+        TargetSpec(kind="users", identifier_kind=IdentifierKind.EXTERNAL_ID),
+        TargetSpec(kind="users", identifier_kind=IdentifierKind.EMAIL),
+    )
 
     def __init__(self, *, limit_per_window: int = 3000, **kwargs: Any) -> None:
         self.api_key = API_KEY
@@ -309,6 +313,13 @@ class BrazeEmulator(Emulator):
             if user is not None:
                 user.attributes[target.id] = True
         self.custom_attributes.setdefault(target.id, "Boolean")
+
+    def upsert_fields(self, target: Target, number: int, version: int = 0) -> dict[str, Any]:
+        return {"first_name": f"Ann{number}v{version}", "loyalty_points": number * 10 + version}
+
+    def records(self, target: Target) -> dict[str, dict[str, Any]]:
+        key = "email" if target.identifier_kind is IdentifierKind.EMAIL else "external_id"
+        return {str(getattr(u, key)): dict(u.attributes) for u in self.users if getattr(u, key)}
 
     def seed_targets(self, names: Iterable[str], spec: TargetSpec) -> None:
         for name in names:
