@@ -112,9 +112,11 @@ class VendorHttp:
         *,
         json: Any = None,
         params: Mapping[str, Any] | None = None,
+        expect_json: bool = True,
     ) -> httpx.Response:
         """Send a request, retrying throttling and transient failures; return the final answer
-        (2xx with a parseable body, or a 4xx other than 429 for the connector to interpret)."""
+        (2xx with a parseable body, or a 4xx other than 429 for the connector to interpret).
+        ``expect_json=False`` for endpoints that answer plain text (a 2xx body is then not parsed)."""
         retrying = AsyncRetrying(
             retry=retry_if_exception_type((RateLimited, Transient)),
             stop=stop_after_attempt(self.max_attempts),
@@ -125,7 +127,7 @@ class VendorHttp:
         )
         async for attempt in retrying:
             with attempt:
-                return await self._attempt(method, path, json, params)
+                return await self._attempt(method, path, json, params, external=False, parse=expect_json)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def download(self, url: str) -> httpx.Response:
@@ -141,7 +143,7 @@ class VendorHttp:
         )
         async for attempt in retrying:
             with attempt:
-                return await self._attempt("GET", url, None, None, external=True)
+                return await self._attempt("GET", url, None, None, external=True, parse=False)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _attempt(
@@ -151,7 +153,8 @@ class VendorHttp:
         json: Any,
         params: Mapping[str, Any] | None,
         *,
-        external: bool = False,
+        external: bool,
+        parse: bool,
     ) -> httpx.Response:
         wait = self._paused_until - self.clock()
         if wait > 0:
@@ -183,7 +186,7 @@ class VendorHttp:
             raise RateLimited(f"{method} {path}: rate limited (HTTP 429)", retry_after)
         if response.status_code >= 500:
             raise Transient(f"{method} {path}: HTTP {response.status_code} {_excerpt(response)}")
-        if response.is_success and response.content and not external:
+        if response.is_success and response.content and parse:
             try:
                 response.json()
             except ValueError:

@@ -24,7 +24,7 @@ from sluice.destinations.sdk import Connector, Op, OpKind, Outcome, OutcomeStatu
 from sluice.destinations.testing.harness import Harness
 
 UPSERT_CASES = [
-    pytest.param((connector.type_name, index), id=f"{connector.type_name}-{spec.kind}")
+    pytest.param((connector.type_name, index), id=f"{connector.type_name}-{spec.kind}-{spec.identifier_kind}")
     for connector in registry.all_types()
     if Service.UPSERT in connector.capabilities.services
     for index, spec in enumerate(registry.emulator_class(connector.type_name).upsert_specs)

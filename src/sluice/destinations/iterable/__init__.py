@@ -1,0 +1,1 @@
+"""Iterable destination: user profile attributes (bulk update) and static list membership."""
