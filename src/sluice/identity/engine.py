@@ -1,0 +1,189 @@
+"""One identity resolution run: inputs → records → rules → (probabilistic pairs) → profiles.
+
+Writes, in the bookkeeping schema, ``idr_<graph>_records`` (every input record with its
+``profile_id``), ``idr_<graph>_profiles`` (golden records) and ``idr_<graph>_matches`` (which value
+of which rule linked which record: the "why" of a profile). Returns counts and warnings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from sluice.core.logging import get_logger
+from sluice.identity.components import StepStats, apply_step, resolve_rules
+from sluice.identity.golden import candidates, profiles_expr, records_with_profiles
+from sluice.identity.records import InputTable, identifiers_expr, records_expr, slots
+from sluice.identity.spec import IdentitySpec
+from sluice.identity.tables import GraphTables
+from sluice.warehouse.bookkeeping import ensure_bookkeeping_schema
+from sluice.warehouse.connection import Warehouse
+
+log = get_logger(__name__)
+PROBABILISTIC_RULE = "probabilistic"
+
+PairFinder = Callable[[GraphTables, IdentitySpec, ir.Table, ir.Table], ir.Table]
+"""Finds likely pairs among records: (tables, spec, records, labels) → table of
+``node_l, node_r, match_probability, match_weight`` (above the user's threshold)."""
+
+
+@dataclass
+class RunResult:
+    """Counts and warnings of one run."""
+
+    input_rows: int = 0
+    identifier_values: int = 0
+    profiles: int = 0
+    merges: int = 0
+    largest_cluster: int = 0
+    rules: list[StepStats] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    suspicious_profiles: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, Any]:
+        """JSON-ready counts (stored on the run)."""
+        return {
+            "input_rows": self.input_rows,
+            "identifier_values": self.identifier_values,
+            "profiles": self.profiles,
+            "merges": self.merges,
+            "largest_cluster": self.largest_cluster,
+            "rules": [asdict(item) for item in self.rules],
+        }
+
+
+def resolve(
+    warehouse: Warehouse,
+    spec: IdentitySpec,
+    inputs: Mapping[str, InputTable],
+    *,
+    schema: str,
+    slug: str,
+    pair_finder: PairFinder | None = None,
+) -> RunResult:
+    """Run the graph in ``schema`` and publish its tables (replacing the previous run's)."""
+    ensure_bookkeeping_schema(warehouse, schema)
+    tables = GraphTables(warehouse, schema, slug)
+    result = RunResult()
+    try:
+        records = tables.create("input", records_expr(spec, inputs))
+        ids = tables.create("identifiers", identifiers_expr(spec, records))
+        result.input_rows = tables.count(records)
+        result.identifier_values = tables.count(ids.select("identifier", "value").distinct())
+        labels, links, result.rules = resolve_rules(tables, spec, records, ids)
+        if spec.probabilistic.enabled and pair_finder is not None:
+            labels, used, stats = _probabilistic(tables, spec, records, labels, ids, pair_finder)
+            links.append((PROBABILISTIC_RULE, used))
+            result.rules.append(stats)
+        linked = tables.create("records", records_with_profiles(records, labels))
+        profiles = tables.create("profiles", profiles_expr(spec, linked))
+        tables.create("matches", _matches(links, linked))
+        _summarize(tables, spec, result, linked, profiles)
+        for what in ("records", "profiles", "matches"):
+            tables.publish(what)
+    finally:
+        tables.cleanup()
+    log.info("identity run done", graph=slug, profiles=result.profiles, merges=result.merges)
+    return result
+
+
+def _probabilistic(
+    tables: GraphTables,
+    spec: IdentitySpec,
+    records: ir.Table,
+    labels: ir.Table,
+    ids: ir.Table,
+    pair_finder: PairFinder,
+) -> tuple[ir.Table, ir.Table, StepStats]:
+    pairs = pair_finder(tables, spec, records, labels)
+    key = (
+        ibis.literal("p=")
+        + pairs.match_probability.round(4).cast("string")
+        + " w="
+        + pairs.match_weight.round(2).cast("string")
+        + " "
+        + pairs.node_l
+        + "~"
+        + pairs.node_r
+    )
+    keyed = pairs.mutate(key=key)
+    keys = keyed.select(node=keyed.node_l, key=keyed.key).union(
+        keyed.select(node=keyed.node_r, key=keyed.key), distinct=False
+    )
+    return apply_step(
+        tables,
+        name=PROBABILISTIC_RULE,
+        step="sp",
+        keys=tables.create("sp_keys", keys),
+        labels=labels,
+        ids=ids,
+        limits=spec.limits,
+        max_profiles=None,
+        profiles=tables.count(labels.select("label").distinct()),
+    )
+
+
+def _matches(links: list[tuple[str, ir.Table]], linked: ir.Table) -> ir.Table:
+    """(profile_id, record_key, model, rule, value): which value of which rule linked a record."""
+    parts = [used.select(rule=ibis.literal(rule), value=used.key, node=used.node) for rule, used in links]
+    union = parts[0]
+    for part in parts[1:]:
+        union = union.union(part, distinct=False)
+    joined = union.join(linked, union.node == linked.node)
+    return joined.select(
+        profile_id=joined.profile_id,
+        record_key=joined.record_key,
+        model=joined.model,
+        rule=joined.rule,
+        value=joined.value,
+    ).distinct()
+
+
+def _summarize(
+    tables: GraphTables, spec: IdentitySpec, result: RunResult, linked: ir.Table, profiles: ir.Table
+) -> None:
+    result.profiles = tables.count(profiles)
+    nodes = tables.count(linked.select("node").distinct())
+    result.merges = nodes - result.profiles
+    result.largest_cluster = int(tables.scalar(profiles.record_count.max()) or 0)
+    for stats in result.rules:
+        if stats.shared_values:
+            result.warnings.append(
+                f"rule {stats.rule}: {stats.shared_values} value(s) shared by too many profiles were ignored"
+                f" (e.g. {', '.join(stats.examples.get('shared', [])[:3])})"
+            )
+        if stats.conflicting_values:
+            result.warnings.append(
+                f"rule {stats.rule}: {stats.conflicting_values} value(s) were not used because the merge"
+                " would break a profile limit"
+                f" (e.g. {', '.join(stats.examples.get('conflicting', [])[:3])})"
+            )
+    big = profiles.filter(profiles.record_count > spec.warn_cluster_size)
+    count = tables.count(big)
+    if count:
+        rows = tables.rows(big.order_by([big.record_count.desc(), big.profile_id]).select("profile_id"), 10)
+        result.suspicious_profiles = [str(row["profile_id"]) for row in rows]
+        result.warnings.append(
+            f"{count} profile(s) merge more than {spec.warn_cluster_size} records"
+            f" (largest {result.largest_cluster}); check them: {', '.join(result.suspicious_profiles[:3])}"
+        )
+    widths = slots(spec)
+    for limit in (item for item in spec.limits if widths[item.identifier]):
+        over = _over_limit(tables, spec, linked, limit.identifier, limit.max_values)
+        if over:
+            result.warnings.append(
+                f"{over} profile(s) hold more than {limit.max_values} {limit.identifier} value(s)"
+                " after chained merges"
+            )
+
+
+def _over_limit(
+    tables: GraphTables, spec: IdentitySpec, linked: ir.Table, identifier: str, limit: int
+) -> int:
+    values = candidates(spec, linked, identifier)
+    per_profile = values.group_by("profile_id").aggregate(n=values.value.nunique())
+    return tables.count(per_profile.filter(per_profile.n > limit))
