@@ -43,6 +43,24 @@ class RateHeaders:
     def from_retry_after(cls, response: httpx.Response, now: float) -> RateHeaders:
         return cls(retry_after=parse_retry_after(response.headers.get("Retry-After"), now))
 
+    @classmethod
+    def from_x_ratelimit(cls, response: httpx.Response, now: float) -> RateHeaders:
+        """``X-RateLimit-Remaining`` and ``X-RateLimit-Reset`` as a Unix time (SendGrid, Intercom…);
+        a ``Retry-After``, when sent too, wins for a 429."""
+
+        def number(name: str) -> float | None:
+            try:
+                return float(response.headers[name])
+            except (KeyError, ValueError):
+                return None
+
+        remaining, reset = number("X-RateLimit-Remaining"), number("X-RateLimit-Reset")
+        return cls(
+            retry_after=parse_retry_after(response.headers.get("Retry-After"), now),
+            remaining=int(remaining) if remaining is not None else None,
+            reset_in=max(reset - now, 0.0) + 0.1 if reset is not None else None,
+        )
+
 
 def parse_retry_after(value: str | None, now: float) -> float | None:
     """``Retry-After`` as seconds (it may be a number of seconds or an HTTP date)."""

@@ -1,0 +1,1 @@
+"""SendGrid Marketing Campaigns destination: contacts (async upsert jobs) and contact lists."""
