@@ -1,0 +1,1 @@
+"""Brevo destination: contact upserts (asynchronous imports) and contact list membership."""
