@@ -26,6 +26,10 @@ DEMO_DESTINATIONS = {
     "mailchimp": "Mailchimp (emulator)",
     "intercom": "Intercom (emulator)",
     "voyado": "Voyado (emulator)",
+    "braze": "Braze (emulator)",
+    "klaviyo": "Klaviyo (emulator)",
+    "hubspot": "HubSpot (emulator)",
+    "brevo": "Brevo (emulator)",
 }
 
 
@@ -64,6 +68,34 @@ DEMO_ACTIVATIONS = (
         segment=NEWSLETTER,
         destination="mailchimp",
         target={"kind": "static_segment", "name": "Newsletter", "create_if_missing": True},
+        identifier={"field": "email", "kind": "email"},
+    ),
+    DemoActivation(
+        name="VIP France → Braze",
+        segment=VIP_FRANCE,
+        destination="braze",
+        target={"kind": "attribute", "name": "VIP France", "create_if_missing": True},
+        identifier={"field": "email", "kind": "email"},
+    ),
+    DemoActivation(
+        name="Newsletter → Klaviyo",
+        segment=NEWSLETTER,
+        destination="klaviyo",
+        target={"kind": "list", "name": "Newsletter", "create_if_missing": True},
+        identifier={"field": "email", "kind": "email"},
+    ),
+    DemoActivation(
+        name="Cart abandoners → HubSpot",
+        segment=CART_ABANDONERS,
+        destination="hubspot",
+        target={"kind": "list", "name": "Cart abandoners", "create_if_missing": True},
+        identifier={"field": "email", "kind": "email"},
+    ),
+    DemoActivation(
+        name="Newsletter → Brevo",
+        segment=NEWSLETTER,
+        destination="brevo",
+        target={"kind": "list", "name": "Newsletter", "create_if_missing": True},
         identifier={"field": "email", "kind": "email"},
     ),
 )
