@@ -566,6 +566,93 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/identity-graphs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Graphs */
+        get: operations["list_graphs_api_v1_identity_graphs_get"];
+        put?: never;
+        /**
+         * Create Graph
+         * @description Save a graph over models of one source (checked against their fields); run it to get profiles.
+         */
+        post: operations["create_graph_api_v1_identity_graphs_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/identity-graphs/{graph_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Graph */
+        get: operations["get_graph_api_v1_identity_graphs__graph_id__get"];
+        put?: never;
+        post?: never;
+        /** Delete Graph */
+        delete: operations["delete_graph_api_v1_identity_graphs__graph_id__delete"];
+        options?: never;
+        head?: never;
+        /**
+         * Update Graph
+         * @description Rename a graph or change its rules (applied by the next run).
+         */
+        patch: operations["update_graph_api_v1_identity_graphs__graph_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/identity-graphs/{graph_id}/profiles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lookup Profiles
+         * @description Find profiles by id, source record or identifier value: golden record, merged records and why.
+         */
+        get: operations["lookup_profiles_api_v1_identity_graphs__graph_id__profiles_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/identity-graphs/{graph_id}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Runs
+         * @description Run history, newest first.
+         */
+        get: operations["list_runs_api_v1_identity_graphs__graph_id__runs_get"];
+        put?: never;
+        /**
+         * Start Run
+         * @description Run the graph now (in the warehouse) and return the finished run with counts and warnings.
+         */
+        post: operations["start_run_api_v1_identity_graphs__graph_id__runs_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/invitations": {
         parameters: {
             query?: never;
@@ -923,6 +1010,73 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/predictors": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Predictors */
+        get: operations["list_predictors_api_v1_predictors_get"];
+        put?: never;
+        /**
+         * Create Predictor
+         * @description Create a predictor; its fields appear on the users model when its first run succeeds.
+         */
+        post: operations["create_predictor_api_v1_predictors_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/predictors/{predictor_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Predictor */
+        get: operations["get_predictor_api_v1_predictors__predictor_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Predictor
+         * @description Delete the predictor, its history and the fields it added to the users model.
+         */
+        delete: operations["delete_predictor_api_v1_predictors__predictor_id__delete"];
+        options?: never;
+        head?: never;
+        /** Update Predictor */
+        patch: operations["update_predictor_api_v1_predictors__predictor_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/predictors/{predictor_id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Versions
+         * @description Run history and model versions, newest first, with metrics and feature importance.
+         */
+        get: operations["list_versions_api_v1_predictors__predictor_id__versions_get"];
+        put?: never;
+        /**
+         * Start Run
+         * @description Queue a training and scoring run; it executes after the response (poll the versions).
+         */
+        post: operations["start_run_api_v1_predictors__predictor_id__versions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/runs": {
         parameters: {
             query?: never;
@@ -1078,6 +1232,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/segments/remote-platforms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Remote Platforms
+         * @description Destination types remote segments can read from, and why the others cannot.
+         */
+        get: operations["remote_platforms_api_v1_segments_remote_platforms_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/segments/{segment_id}": {
         parameters: {
             query?: never;
@@ -1163,6 +1337,46 @@ export interface paths {
         };
         /** Preview Segment */
         get: operations["preview_segment_api_v1_segments__segment_id__preview_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/segments/{segment_id}/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refresh Segment
+         * @description Queue a refresh of a remote segment's members (409 while one is queued or running).
+         */
+        post: operations["refresh_segment_api_v1_segments__segment_id__refresh_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/segments/{segment_id}/refreshes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Refreshes
+         * @description The refresh history of a remote segment, newest first.
+         */
+        get: operations["list_refreshes_api_v1_segments__segment_id__refreshes_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2360,6 +2574,16 @@ export interface components {
          */
         FullRefreshBehaviour: "destination_default" | "resend_all";
         /**
+         * GoldenField
+         * @description The survivorship rule of one golden field.
+         */
+        GoldenField: {
+            /** Name */
+            name: string;
+            /** @default most_recent */
+            strategy: components["schemas"]["Strategy"];
+        };
+        /**
          * GroupCondition
          * @description ``and`` (all children) or ``or`` (any child). An empty group matches every row.
          */
@@ -2424,11 +2648,46 @@ export interface components {
             version: string;
         };
         /**
-         * IdentifierKind
-         * @description What the identifier column holds; decides how it is validated.
-         * @enum {string}
+         * Identifier
+         * @description A kind of identifier the graph matches on (``email``, ``phone``, ``crm_id``, …).
          */
-        IdentifierKind: "email" | "phone" | "external_id" | "platform_id" | "hashed";
+        Identifier: {
+            /**
+             * Blocked Values
+             * @description Values never used to match (after normalisation), e.g. test@test.com.
+             */
+            blocked_values?: string[];
+            /**
+             * Case Sensitive
+             * @description Ids: compare case-sensitively.
+             * @default false
+             */
+            case_sensitive: boolean;
+            /**
+             * Default Country Code
+             * @description Phones: dialling code for national numbers (33 for France); without it they are ignored.
+             */
+            default_country_code?: string | null;
+            /**
+             * Gmail Normalize
+             * @description Emails: drop dots and +suffix of Gmail addresses (googlemail too).
+             * @default false
+             */
+            gmail_normalize: boolean;
+            /** @default id */
+            kind: components["schemas"]["sluice__identity__spec__IdentifierKind"];
+            /**
+             * Name
+             * @description Name used by rules, inputs and the profiles table.
+             */
+            name: string;
+            /**
+             * Strip Plus
+             * @description Emails: drop a +suffix on every domain.
+             * @default false
+             */
+            strip_plus: boolean;
+        };
         /**
          * IdentifierSpec
          * @description Which model field identifies a row at the destination, and what it holds.
@@ -2440,7 +2699,171 @@ export interface components {
              */
             field: string;
             /** @default email */
-            kind: components["schemas"]["IdentifierKind"];
+            kind: components["schemas"]["sluice__sync__audience__IdentifierKind"];
+        };
+        /**
+         * IdentityGraphCreate
+         * @description A new identity graph over models of one source.
+         */
+        IdentityGraphCreate: {
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /** Name */
+            name: string;
+            /** Source Id */
+            source_id: string;
+            spec: components["schemas"]["IdentitySpec"];
+        };
+        /**
+         * IdentityGraphOut
+         * @description A graph; ``model_id`` is the users model over its golden profiles (after the first run).
+         */
+        IdentityGraphOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Description */
+            description: string;
+            /** Id */
+            id: string;
+            /** Model Id */
+            model_id: string | null;
+            /** Name */
+            name: string;
+            /** Schema Name */
+            schema_name: string;
+            /** Slug */
+            slug: string;
+            /** Source Id */
+            source_id: string;
+            spec: components["schemas"]["IdentitySpec"];
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /**
+         * IdentityGraphUpdate
+         * @description Changes to a graph; the next run applies a new spec.
+         */
+        IdentityGraphUpdate: {
+            /** Description */
+            description?: string | null;
+            /** Name */
+            name?: string | null;
+            spec?: components["schemas"]["IdentitySpec"] | null;
+        };
+        /**
+         * IdentityRunOut
+         * @description One run: state, counts (input rows, profiles, merges, largest cluster), per-rule details, warnings.
+         */
+        IdentityRunOut: {
+            /** Details */
+            details: {
+                [key: string]: unknown;
+            };
+            /** Error */
+            error: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Graph Id */
+            graph_id: string;
+            /** Id */
+            id: string;
+            /** Input Rows */
+            input_rows: number | null;
+            /** Largest Cluster */
+            largest_cluster: number | null;
+            /** Merges */
+            merges: number | null;
+            /** Profiles */
+            profiles: number | null;
+            /** Requested By */
+            requested_by: string;
+            /** Started At */
+            started_at: string | null;
+            /** State */
+            state: string;
+            /** Trigger */
+            trigger: string;
+            /** Warnings */
+            warnings: string[];
+        };
+        /**
+         * IdentitySpec
+         * @description A whole identity graph.
+         */
+        IdentitySpec: {
+            /**
+             * Golden
+             * @description Survivorship per field (default: most recent for attributes, most frequent for identifiers).
+             */
+            golden?: components["schemas"]["GoldenField"][];
+            /** Identifiers */
+            identifiers: components["schemas"]["Identifier"][];
+            /** Inputs */
+            inputs: components["schemas"]["InputModel"][];
+            /** Limits */
+            limits?: components["schemas"]["ProfileLimit"][];
+            probabilistic?: components["schemas"]["ProbabilisticMatching"];
+            /**
+             * Rules
+             * @description Applied in order; earlier rules merge first.
+             */
+            rules: components["schemas"]["MatchRule"][];
+            /**
+             * Warn Cluster Size
+             * @description Profiles with more records are flagged.
+             * @default 25
+             */
+            warn_cluster_size: number;
+        };
+        /**
+         * InputModel
+         * @description One model feeding the graph and which of its fields carry identifiers and attributes.
+         */
+        InputModel: {
+            /**
+             * Attributes
+             * @description Golden field name → field of this model.
+             */
+            attributes?: {
+                [key: string]: string;
+            };
+            /**
+             * Identifiers
+             * @description Identifier name → fields holding it (several fields may hold the same identifier).
+             */
+            identifiers: {
+                [key: string]: string[];
+            };
+            /**
+             * Key
+             * @description Field identifying a record (default: the primary key).
+             */
+            key?: string | null;
+            /**
+             * Model
+             * @description Name of the model.
+             */
+            model: string;
+            /**
+             * Priority
+             * @description Source priority: the lowest number wins.
+             * @default 100
+             */
+            priority: number;
+            /**
+             * Timestamp
+             * @description Field telling when the record was last updated.
+             */
+            timestamp?: string | null;
         };
         /** IntersectionOut */
         IntersectionOut: {
@@ -2604,6 +3027,25 @@ export interface components {
             identifier: components["schemas"]["IdentifierSpec"] | null;
             /** Mapping */
             mapping: components["schemas"]["MappingSpec"][];
+        };
+        /**
+         * MatchRule
+         * @description Records whose identifiers all match (after normalisation) belong to the same profile.
+         */
+        MatchRule: {
+            /**
+             * Identifiers
+             * @description All must be equal for two records to match.
+             */
+            identifiers: string[];
+            /**
+             * Max Profiles Per Value
+             * @description A value shared by more profiles than this is treated as shared (family, test) and ignored.
+             * @default 10
+             */
+            max_profiles_per_value: number | null;
+            /** Name */
+            name: string;
         };
         /** MaterializeOut */
         MaterializeOut: {
@@ -2816,6 +3258,20 @@ export interface components {
             /** Next Cursor */
             next_cursor?: string | null;
         };
+        /** Page[IdentityGraphOut] */
+        Page_IdentityGraphOut_: {
+            /** Items */
+            items: components["schemas"]["IdentityGraphOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[IdentityRunOut] */
+        Page_IdentityRunOut_: {
+            /** Items */
+            items: components["schemas"]["IdentityRunOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
         /** Page[InvitationOut] */
         Page_InvitationOut_: {
             /** Items */
@@ -2841,6 +3297,20 @@ export interface components {
         Page_PauseEventOut_: {
             /** Items */
             items: components["schemas"]["PauseEventOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[PredictorOut] */
+        Page_PredictorOut_: {
+            /** Items */
+            items: components["schemas"]["PredictorOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[RemoteRefreshOut] */
+        Page_RemoteRefreshOut_: {
+            /** Items */
+            items: components["schemas"]["RemoteRefreshOut"][];
             /** Next Cursor */
             next_cursor?: string | null;
         };
@@ -2883,6 +3353,13 @@ export interface components {
         Page_TokenOut_: {
             /** Items */
             items: components["schemas"]["TokenOut"][];
+            /** Next Cursor */
+            next_cursor?: string | null;
+        };
+        /** Page[VersionOut] */
+        Page_VersionOut_: {
+            /** Items */
+            items: components["schemas"]["VersionOut"][];
             /** Next Cursor */
             next_cursor?: string | null;
         };
@@ -2941,6 +3418,130 @@ export interface components {
              */
             reason?: string | null;
         };
+        /**
+         * PredictorConfig
+         * @description Settings of a predictor; empty values are found from the models.
+         */
+        PredictorConfig: {
+            /**
+             * Activity
+             * @description Relationships to events models used as engagement (default: all others).
+             */
+            activity?: string[] | null;
+            /**
+             * Amount Field
+             * @description Field of the purchases holding the amount.
+             */
+            amount_field?: string | null;
+            /**
+             * Exclude Purchased
+             * @description Never recommend what the user already bought.
+             * @default true
+             */
+            exclude_purchased: boolean;
+            /**
+             * Field Name
+             * @description Name of the main field on the users model.
+             */
+            field_name?: string | null;
+            /**
+             * Horizon Days
+             * @description How far ahead to predict, in days.
+             * @default 90
+             */
+            horizon_days: number;
+            /**
+             * Item Field
+             * @description Field of the lines naming the product.
+             */
+            item_field?: string | null;
+            /**
+             * Items
+             * @description Relationship from purchases to their lines.
+             */
+            items?: string | null;
+            /**
+             * Purchase Filter
+             * @description SQL predicate on purchases, e.g. status = 'completed'.
+             */
+            purchase_filter?: string | null;
+            /**
+             * Purchases
+             * @description Relationship from the users model to purchases.
+             */
+            purchases?: string | null;
+            /**
+             * Top N
+             * @description Recommendations kept per user.
+             * @default 10
+             */
+            top_n: number;
+        };
+        /**
+         * PredictorCreate
+         * @description A new churn, LTV or recommendations predictor over a users model.
+         */
+        PredictorCreate: {
+            config?: components["schemas"]["PredictorConfig"];
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            kind: components["schemas"]["PredictorKind"];
+            /** Model Id */
+            model_id: string;
+            /** Name */
+            name: string;
+            /**
+             * Schedule Cron
+             * @description Retrain and rescore on this cron schedule.
+             */
+            schedule_cron?: string | null;
+        };
+        /**
+         * PredictorKind
+         * @enum {string}
+         */
+        PredictorKind: "churn" | "ltv" | "recommendations";
+        /** PredictorOut */
+        PredictorOut: {
+            active_version: components["schemas"]["VersionOut"] | null;
+            config: components["schemas"]["PredictorConfig"];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Description */
+            description: string;
+            /** Fields */
+            fields: string[];
+            /** Id */
+            id: string;
+            kind: components["schemas"]["PredictorKind"];
+            /** Model Id */
+            model_id: string;
+            /** Name */
+            name: string;
+            /** Next Run At */
+            next_run_at: string | null;
+            /** Schedule Cron */
+            schedule_cron: string | null;
+        };
+        /** PredictorUpdate */
+        PredictorUpdate: {
+            config?: components["schemas"]["PredictorConfig"] | null;
+            /** Description */
+            description?: string | null;
+            /** Name */
+            name?: string | null;
+            /**
+             * Schedule Cron
+             * @description Empty string removes the schedule.
+             */
+            schedule_cron?: string | null;
+        };
         /** PreviewOut */
         PreviewOut: {
             /** Columns */
@@ -2965,6 +3566,86 @@ export interface components {
             /** Sql */
             sql?: string | null;
             table?: components["schemas"]["TableRef"] | null;
+        };
+        /**
+         * ProbabilisticMatching
+         * @description Fuzzy matching with Splink on attributes, applied after the deterministic rules.
+         */
+        ProbabilisticMatching: {
+            /**
+             * Blocking
+             * @description Candidate pairs must agree on one of these field lists.
+             */
+            blocking?: string[][];
+            /**
+             * Enabled
+             * @default false
+             */
+            enabled: boolean;
+            /**
+             * Fields
+             * @description Golden attributes compared by Splink.
+             */
+            fields?: string[];
+            /**
+             * Threshold
+             * @description Minimum match probability.
+             * @default 0.95
+             */
+            threshold: number;
+        };
+        /**
+         * ProfileLimit
+         * @description A profile may hold at most ``max_values`` distinct values of ``identifier``.
+         */
+        ProfileLimit: {
+            /** Identifier */
+            identifier: string;
+            /**
+             * Max Values
+             * @default 1
+             */
+            max_values: number;
+        };
+        /**
+         * ProfileLookupOut
+         * @description Profiles found for a lookup (by profile id, record key, or identifier value).
+         */
+        ProfileLookupOut: {
+            /** Profiles */
+            profiles: components["schemas"]["ProfileOut"][];
+        };
+        /**
+         * ProfileOut
+         * @description A golden profile and the records it merges (with why).
+         */
+        ProfileOut: {
+            /** Golden */
+            golden: {
+                [key: string]: unknown;
+            };
+            /** Profile Id */
+            profile_id: string;
+            /** Records */
+            records: components["schemas"]["ProfileRecordOut"][];
+        };
+        /**
+         * ProfileRecordOut
+         * @description A source record merged into a profile, and the rules and values that linked it.
+         */
+        ProfileRecordOut: {
+            /** Matched By */
+            matched_by: {
+                [key: string]: string;
+            }[];
+            /** Model */
+            model: string;
+            /** Record Key */
+            record_key: string;
+            /** Seen At */
+            seen_at: string | null;
+            /** Source Key */
+            source_key: string;
         };
         /**
          * PropertyCondition
@@ -3118,8 +3799,69 @@ export interface components {
             to_model_id: string;
         };
         /**
+         * RemotePlatformOut
+         * @description A destination type and whether remote segments can read from it (and why not).
+         */
+        RemotePlatformOut: {
+            /** Identifiers */
+            identifiers: string[];
+            /** Reason */
+            reason: string;
+            /** Remote Kinds */
+            remote_kinds: string[];
+            /** Supported */
+            supported: boolean;
+            /** Title */
+            title: string;
+            /** Type */
+            type: string;
+        };
+        /**
+         * RemoteRefreshOut
+         * @description One refresh of a remote segment.
+         */
+        RemoteRefreshOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Error */
+            error: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Id */
+            id: string;
+            /** Ids Matched */
+            ids_matched: number | null;
+            /** Ids Read */
+            ids_read: number | null;
+            /** Ids Unmatched */
+            ids_unmatched: number | null;
+            /** Requested By */
+            requested_by: string;
+            /** Rows */
+            rows: number | null;
+            /** Segment Id */
+            segment_id: string;
+            /** Started At */
+            started_at: string | null;
+            /** State */
+            state: string;
+            /** Storage */
+            storage: string | null;
+            /** Trigger */
+            trigger: string;
+            /** Unmatched Sample */
+            unmatched_sample: string[];
+        };
+        /**
          * RemoteSourceSpec
          * @description Where a remote segment's members come from: a destination's segment, joined on one identifier.
+         *
+         *     ``remote_kind`` is the kind of object read (an Intercom ``tag`` or ``segment``, a Mailchimp
+         *     ``static_segment``…; default: the destination's default target kind); ``remote_identifier`` is
+         *     the platform identifier read from each member, matched with the model's ``identifier_field``.
          */
         RemoteSourceSpec: {
             /** Destination Id */
@@ -3134,6 +3876,18 @@ export interface components {
              * @description The segment's id in the destination.
              */
             remote_id: string;
+            /**
+             * Remote Identifier
+             * @description The platform identifier matched with identifier_field.
+             * @default email
+             * @enum {string}
+             */
+            remote_identifier: "email" | "external_id" | "platform_id" | "phone";
+            /**
+             * Remote Kind
+             * @description Kind of remote object (tag, segment, static_segment…).
+             */
+            remote_kind?: string | null;
         };
         /**
          * RemovalBehaviour
@@ -3335,6 +4089,13 @@ export interface components {
             model_id: string;
             /** Name */
             name: string;
+            /**
+             * Refresh Schedule
+             * @description Remote segments: when members are refreshed (a schedule, e.g. {"kind": "interval", "hours": 6}; default manual).
+             */
+            refresh_schedule?: {
+                [key: string]: unknown;
+            } | null;
             remote?: components["schemas"]["RemoteSourceSpec"] | null;
             /**
              * Type
@@ -3391,10 +4152,18 @@ export interface components {
             description: string;
             /** Id */
             id: string;
+            /** Members Refreshed At */
+            members_refreshed_at?: string | null;
             /** Model Id */
             model_id: string;
             /** Name */
             name: string;
+            /** Next Refresh At */
+            next_refresh_at?: string | null;
+            /** Refresh Schedule */
+            refresh_schedule?: {
+                [key: string]: unknown;
+            } | null;
             remote: components["schemas"]["RemoteSourceSpec"] | null;
             /** Type */
             type: string;
@@ -3440,6 +4209,10 @@ export interface components {
             description?: string | null;
             /** Name */
             name?: string | null;
+            /** Refresh Schedule */
+            refresh_schedule?: {
+                [key: string]: unknown;
+            } | null;
             remote?: components["schemas"]["RemoteSourceSpec"] | null;
         };
         /**
@@ -3662,6 +4435,12 @@ export interface components {
             name?: string | null;
             saml?: components["schemas"]["SamlSettings"] | null;
         };
+        /**
+         * Strategy
+         * @description How a golden field picks one value among a profile's records (nulls never win).
+         * @enum {string}
+         */
+        Strategy: "most_recent" | "most_frequent" | "source_priority" | "earliest";
         /** TableColumnsOut */
         TableColumnsOut: {
             /** Columns */
@@ -3844,6 +4623,49 @@ export interface components {
             /** Error Type */
             type: string;
         };
+        /**
+         * VersionOut
+         * @description One training and scoring run: state, metrics and feature importance.
+         */
+        VersionOut: {
+            /** Active */
+            active: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Cutoff */
+            cutoff: string | null;
+            /** Feature Importance */
+            feature_importance: {
+                [key: string]: unknown;
+            }[] | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Id */
+            id: string;
+            /** Message */
+            message: string | null;
+            /** Metrics */
+            metrics: {
+                [key: string]: unknown;
+            } | null;
+            /** Number */
+            number: number;
+            /** Progress */
+            progress: number;
+            /** Rows Scored */
+            rows_scored: number | null;
+            /** Started At */
+            started_at: string | null;
+            /** State */
+            state: string;
+            /** Step */
+            step: string;
+            /** Trigger */
+            trigger: string;
+        };
         /** WarningSettings */
         WarningSettings: {
             /**
@@ -3900,6 +4722,18 @@ export interface components {
             /** Name */
             name: string;
         };
+        /**
+         * IdentifierKind
+         * @description How an identifier's values are normalised before they are compared.
+         * @enum {string}
+         */
+        sluice__identity__spec__IdentifierKind: "email" | "phone" | "id";
+        /**
+         * IdentifierKind
+         * @description What the identifier column holds; decides how it is validated.
+         * @enum {string}
+         */
+        sluice__sync__audience__IdentifierKind: "email" | "phone" | "external_id" | "platform_id" | "hashed";
     };
     responses: never;
     parameters: never;
@@ -5120,6 +5954,274 @@ export interface operations {
             };
         };
     };
+    list_graphs_api_v1_identity_graphs_get: {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page */
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_IdentityGraphOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_graph_api_v1_identity_graphs_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IdentityGraphCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdentityGraphOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_graph_api_v1_identity_graphs__graph_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                graph_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdentityGraphOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_graph_api_v1_identity_graphs__graph_id__delete: {
+        parameters: {
+            query?: {
+                /** @description Also drop the graph's tables in the warehouse. */
+                drop_tables?: boolean;
+            };
+            header?: never;
+            path: {
+                graph_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_graph_api_v1_identity_graphs__graph_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                graph_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IdentityGraphUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdentityGraphOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    lookup_profiles_api_v1_identity_graphs__graph_id__profiles_get: {
+        parameters: {
+            query?: {
+                profile_id?: string | null;
+                /** @description <model>:<key> of a source record. */
+                record_key?: string | null;
+                /** @description Identifier name, with value. */
+                identifier?: string | null;
+                value?: string | null;
+            };
+            header?: never;
+            path: {
+                graph_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProfileLookupOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_runs_api_v1_identity_graphs__graph_id__runs_get: {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page */
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                graph_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_IdentityRunOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    start_run_api_v1_identity_graphs__graph_id__runs_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                graph_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdentityRunOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_invitations_api_v1_invitations_get: {
         parameters: {
             query?: {
@@ -5889,6 +6991,233 @@ export interface operations {
             };
         };
     };
+    list_predictors_api_v1_predictors_get: {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page */
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_PredictorOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    create_predictor_api_v1_predictors_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PredictorCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PredictorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    get_predictor_api_v1_predictors__predictor_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                predictor_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PredictorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    delete_predictor_api_v1_predictors__predictor_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                predictor_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    update_predictor_api_v1_predictors__predictor_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                predictor_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PredictorUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PredictorOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_versions_api_v1_predictors__predictor_id__versions_get: {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page */
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                predictor_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_VersionOut_"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    start_run_api_v1_predictors__predictor_id__versions_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                predictor_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VersionOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_runs_api_v1_runs_get: {
         parameters: {
             query?: {
@@ -6186,6 +7515,26 @@ export interface operations {
             };
         };
     };
+    remote_platforms_api_v1_segments_remote_platforms_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RemotePlatformOut"][];
+                };
+            };
+        };
+    };
     get_segment_api_v1_segments__segment_id__get: {
         parameters: {
             query?: never;
@@ -6410,6 +7759,72 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SegmentPreviewOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    refresh_segment_api_v1_segments__segment_id__refresh_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                segment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RemoteRefreshOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_refreshes_api_v1_segments__segment_id__refreshes_get: {
+        parameters: {
+            query?: {
+                /** @description Opaque cursor from a previous page */
+                cursor?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                segment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_RemoteRefreshOut_"];
                 };
             };
             /** @description Validation Error */

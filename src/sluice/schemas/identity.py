@@ -1,0 +1,93 @@
+"""API schemas of identity graphs, their runs and profile lookups."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from sluice.identity.spec import IdentitySpec
+
+
+class IdentityGraphCreate(BaseModel):
+    """A new identity graph over models of one source."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    source_id: str
+    spec: IdentitySpec
+
+
+class IdentityGraphUpdate(BaseModel):
+    """Changes to a graph; the next run applies a new spec."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = None
+    spec: IdentitySpec | None = None
+
+
+class IdentityRunOut(BaseModel):
+    """One run: state, counts (input rows, profiles, merges, largest cluster), per-rule details, warnings."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    graph_id: str
+    state: str
+    trigger: str
+    requested_by: str
+    started_at: datetime | None
+    finished_at: datetime | None
+    input_rows: int | None
+    profiles: int | None
+    merges: int | None
+    largest_cluster: int | None
+    details: dict[str, Any]
+    warnings: list[str]
+    error: str | None
+
+
+class IdentityGraphOut(BaseModel):
+    """A graph; ``model_id`` is the users model over its golden profiles (after the first run)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    name: str
+    slug: str
+    description: str
+    source_id: str
+    spec: IdentitySpec
+    schema_name: str
+    model_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProfileRecordOut(BaseModel):
+    """A source record merged into a profile, and the rules and values that linked it."""
+
+    record_key: str
+    model: str
+    source_key: str
+    seen_at: datetime | None
+    matched_by: list[dict[str, str]]
+
+
+class ProfileOut(BaseModel):
+    """A golden profile and the records it merges (with why)."""
+
+    profile_id: str
+    golden: dict[str, Any]
+    records: list[ProfileRecordOut]
+
+
+class ProfileLookupOut(BaseModel):
+    """Profiles found for a lookup (by profile id, record key, or identifier value)."""
+
+    profiles: list[ProfileOut]

@@ -1,0 +1,131 @@
+"""Identity graphs through the REST API on a DuckDB source: create, run, history, profiles model, lookup."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from fastapi.testclient import TestClient
+
+CRM = """SELECT * FROM (VALUES
+ (1, 'Ann.Lee@Gmail.com', 'C1', 'Ann', 'FR', TIMESTAMP '2024-01-01 00:00:00'),
+ (2, 'bob@x.com', 'C2', 'Bob', 'SE', TIMESTAMP '2024-02-01 00:00:00'),
+ (3, 'family@x.com', 'C3', 'Carl', 'FR', TIMESTAMP '2024-02-01 00:00:00'),
+ (4, 'family@x.com', 'C4', 'Dana', 'FR', TIMESTAMP '2024-02-01 00:00:00')
+) AS t(id, email, crm_id, first_name, country, updated_at)"""
+NEWS = """SELECT * FROM (VALUES
+ (10, 'annlee+promo@gmail.com', 'Anne', TIMESTAMP '2024-03-01 00:00:00'),
+ (11, 'BOB@x.com', 'Bobby', TIMESTAMP '2024-01-01 00:00:00')
+) AS t(id, email, first_name, signed_up)"""
+
+SPEC: dict[str, Any] = {
+    "identifiers": [{"name": "email", "kind": "email", "gmail_normalize": True}, {"name": "crm_id"}],
+    "inputs": [
+        {
+            "model": "crm",
+            "identifiers": {"email": "email", "crm_id": "crm_id"},
+            "attributes": {"first_name": "first_name", "country": "country"},
+            "timestamp": "updated_at",
+        },
+        {
+            "model": "news",
+            "identifiers": {"email": "email"},
+            "attributes": {"first_name": "first_name"},
+            "timestamp": "signed_up",
+        },
+    ],
+    "rules": [{"name": "email", "identifiers": ["email"]}],
+    "limits": [{"identifier": "crm_id", "max_values": 1}],
+}
+
+
+@pytest.fixture
+def graph(client: TestClient, tmp_path: Path) -> dict[str, Any]:
+    path = tmp_path / "w.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute(f"CREATE TABLE crm AS {CRM}")
+        con.execute(f"CREATE TABLE news AS {NEWS}")
+    source = client.post(
+        "/api/v1/sources", json={"name": "w", "type": "duckdb", "config": {"path": str(path)}}
+    )
+    assert source.status_code == 201, source.text
+    for name in ("crm", "news"):
+        body = {"name": name, "source_id": source.json()["id"], "table": {"name": name}, "primary_key": "id"}
+        assert client.post("/api/v1/models", json=body).status_code == 201
+    created = client.post(
+        "/api/v1/identity-graphs", json={"name": "People", "source_id": source.json()["id"], "spec": SPEC}
+    )
+    assert created.status_code == 201, created.text
+    return dict(created.json())
+
+
+def test_a_run_builds_profiles_usable_as_a_users_model_in_segments(
+    client: TestClient, graph: dict[str, Any]
+) -> None:
+    run = client.post(f"/api/v1/identity-graphs/{graph['id']}/runs")
+    assert run.status_code == 201, run.text
+    body = run.json()
+    assert body["state"] == "succeeded", body
+    assert (body["input_rows"], body["profiles"], body["merges"], body["largest_cluster"]) == (6, 4, 2, 2)
+    assert any("family@x.com" in warning for warning in body["warnings"])
+    model_id = client.get(f"/api/v1/identity-graphs/{graph['id']}").json()["model_id"]
+    model = client.get(f"/api/v1/models/{model_id}").json()
+    assert model["name"] == "people_profiles"
+    assert model["type"] == "users"
+    assert model["primary_key"] == "profile_id"
+    meanings = {field["name"]: field["meaning"] for field in model["fields"]}
+    assert meanings["email"] == "email"
+    assert meanings["first_name"] == "first_name"
+    definition = {
+        "conditions": {
+            "conditions": [{"kind": "property", "field": "country", "operator": "equals", "value": "FR"}]
+        }
+    }
+    preview = client.post("/api/v1/segments/preview", json={"model_id": model_id, "definition": definition})
+    assert preview.status_code == 200, preview.text
+    assert preview.json()["count"] == 3  # Ann (merged with her newsletter sign-up), Carl, Dana
+    second = client.post(f"/api/v1/identity-graphs/{graph['id']}/runs").json()
+    assert second["state"] == "succeeded"
+    history = client.get(f"/api/v1/identity-graphs/{graph['id']}/runs").json()["items"]
+    assert [item["id"] for item in history] == [second["id"], body["id"]]
+    assert client.get(f"/api/v1/identity-graphs/{graph['id']}").json()["model_id"] == model_id
+
+
+def test_profile_lookup_shows_merged_records_and_why(client: TestClient, graph: dict[str, Any]) -> None:
+    url = f"/api/v1/identity-graphs/{graph['id']}/profiles"
+    assert client.get(url, params={"profile_id": "x"}).status_code == 404  # never ran
+    client.post(f"/api/v1/identity-graphs/{graph['id']}/runs")
+    found = client.get(url, params={"identifier": "email", "value": " ANN.LEE+x@googlemail.com"})
+    assert found.status_code == 200, found.text
+    (profile,) = found.json()["profiles"]
+    assert profile["golden"]["first_name"] == "Anne"
+    records = {item["record_key"]: item["matched_by"] for item in profile["records"]}
+    assert records == {
+        "crm:1": [{"rule": "email", "value": "annlee@gmail.com"}],
+        "news:10": [{"rule": "email", "value": "annlee@gmail.com"}],
+    }
+    by_record = client.get(url, params={"record_key": "news:10"}).json()["profiles"]
+    assert by_record[0]["profile_id"] == profile["profile_id"]
+    assert client.get(url).status_code == 422
+
+
+def test_specs_are_checked_against_model_fields_and_viewers_cannot_run(
+    client: TestClient, client_as: Any, graph: dict[str, Any]
+) -> None:
+    bad = {**SPEC, "inputs": [{**SPEC["inputs"][0], "attributes": {"city": "town"}}]}
+    response = client.patch(f"/api/v1/identity-graphs/{graph['id']}", json={"spec": bad})
+    assert response.status_code == 422
+    assert "no field 'town'" in response.json()["detail"]
+    unknown = {**SPEC, "rules": [{"name": "phone", "identifiers": ["phone"]}]}
+    response = client.patch(f"/api/v1/identity-graphs/{graph['id']}", json={"spec": unknown})
+    assert response.status_code == 422
+    viewer = client_as("viewer")
+    assert viewer.get(f"/api/v1/identity-graphs/{graph['id']}").status_code == 200
+    assert viewer.post(f"/api/v1/identity-graphs/{graph['id']}/runs").status_code == 403
+    assert (
+        client.delete(f"/api/v1/identity-graphs/{graph['id']}", params={"drop_tables": True}).status_code
+        == 204
+    )
+    assert client.get(f"/api/v1/identity-graphs/{graph['id']}").status_code == 404
