@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sluice.config.activation_objects import ActivationDoc, DestinationDoc, SegmentDoc
+from sluice.config.identity_objects import IdentityGraphDoc
 from sluice.core.errors import InvalidInput
 from sluice.models.catalog import ModelType, RelationshipKind
 from sluice.schemas.models import FieldSpec
@@ -68,6 +69,7 @@ class ConfigDocument(BaseModel):
     destinations: list[DestinationDoc] = Field(default_factory=list)
     segments: list[SegmentDoc] = Field(default_factory=list)
     activations: list[ActivationDoc] = Field(default_factory=list)
+    identity_graphs: list[IdentityGraphDoc] = Field(default_factory=list)
 
 
 def _substitute(value: Any, where: str) -> Any:

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from sluice.config import activation_objects as objects
 from sluice.config.changes import ApplyContext, Change
 from sluice.config.file import ConfigDocument, FieldDoc, ModelDoc, RelationshipDoc, SourceDoc
+from sluice.config.identity_objects import identity_changes
 from sluice.core.crypto import SecretBox
 from sluice.core.errors import InvalidInput, NotFound
 from sluice.models import service
@@ -44,6 +45,8 @@ def make_plan(session: Session, box: SecretBox, doc: ConfigDocument) -> list[Cha
         changes += _source_changes(session, box, workspace_id, source)
     for model in doc.models:
         changes += _model_changes(session, workspace_id, model)
+    for graph in doc.identity_graphs:
+        changes += identity_changes(session, workspace_id, graph)
     for destination in doc.destinations:
         changes += objects.destination_changes(session, box, workspace_id, destination)
     for segment in doc.segments:
