@@ -10,6 +10,13 @@ Deliberate dirt (counted in :class:`DemoSummary.dirt_counts`):
 - ~0.02% of user rows have no ``user_id`` (null keys);
 - ~0.5% null emails, ~0.5% malformed emails, ~0.1% emails shared with another user;
 - users with no orders (order volume follows a Pareto-like skew).
+
+Planted signal for AI predictions (so churn, LTV and recommendations have something to learn):
+
+- ~45% of users *lapse*: from a day of their own they stop ordering and browsing, so recency,
+  frequency and engagement together predict who buys again (churn) and how much (LTV);
+- gold and platinum members put more lines in each order (tier predicts spend);
+- three order lines in four come from the user's preferred category (co-purchases cluster).
 """
 
 from __future__ import annotations
@@ -132,6 +139,12 @@ def define_macros(con: duckdb.DuckDBPyConnection, size: DemoSize, *, seed: int, 
         # Per-user attributes as functions of the user's row index j, so orders and events
         # can use them without joining the users table.
         "signup_days_ago(j) AS 1095 * pow(rnd(j, 'created'), 1.3) + 1",
+        # Lapsed users stop ordering and browsing this many days ago (0: still active).
+        "lapse_days_ago(j) AS CASE WHEN rnd(j, 'lapse') < 0.45"
+        " THEN signup_days_ago(j) * pow(rnd(j, 'lapse_at'), 0.7) ELSE 0 END",
+        # A day in [0, span) days ago, moved into the user's active period [lapse, span).
+        "active_days_ago(j, span, x) AS least(lapse_days_ago(j), span) + (span - least(lapse_days_ago(j), span)) * x",
+        "big_basket(j) AS rnd(j, 'tier') >= 0.83",
         f"country_idx(j) AS {country_index}",
         "device_id(j, k) AS 'anon_' || substr(md5(j::VARCHAR || ':' || k::VARCHAR || ':device'), 1, 12)",
         f"skewed_user(i, tag, power) AS floor({size.users} * pow(rnd(i, tag), power))::BIGINT",
@@ -229,18 +242,37 @@ def users_sql(size: DemoSize) -> str:
 
 
 def order_items_sql(size: DemoSize) -> str:
+    categories = sql_list([c[0] for c in vocab.CATEGORIES])
     return f"""
-    WITH lines AS (
-        SELECT o, unnest(range(1 + floor(pow(rnd(o, 'lines'), 2) * 4)::BIGINT)) AS line
-        FROM range({size.orders}) t(o)
+    WITH buyers AS (
+        SELECT o, skewed_user(o, 'buyer', 1.5) AS j FROM range({size.orders}) t(o)
+    ),
+    lines AS (
+        SELECT o, j, unnest(range(1 + floor(pow(rnd(o, 'lines'), 2)
+                                            * CASE WHEN big_basket(j) THEN 7 ELSE 4 END)::BIGINT)) AS line
+        FROM buyers
+    ),
+    ranked AS (
+        SELECT product_id, price, category, row_number() OVER (PARTITION BY category ORDER BY product_id) AS r
+        FROM products
+    ),
+    sizes AS (SELECT category, count(*) AS n FROM products GROUP BY category),
+    wanted AS (
+        SELECT o, line, o * 8 + line AS k, s.category, s.n
+        FROM lines
+        LEFT JOIN sizes s ON rnd(o * 8 + line, 'loyal') < 0.75
+                         AND s.category = {categories}[1 + (h(j, 'preferred') % {len(vocab.CATEGORIES)})::BIGINT]
     )
-    SELECT o * 4 + line + 1 AS order_item_id,
+    SELECT k + 1 AS order_item_id,
            o + 1 AS order_id,
-           p.product_id,
-           CAST(1 + floor(pow(rnd(o * 4 + line, 'qty'), 3) * 3) AS INTEGER) AS quantity,
-           p.price AS unit_price
-    FROM lines
-    JOIN products p ON p.product_id = 1 + floor({size.products} * pow(rnd(o * 4 + line, 'product'), 2.5))::BIGINT
+           coalesce(mine.product_id, any_product.product_id) AS product_id,
+           CAST(1 + floor(pow(rnd(k, 'qty'), 3) * 3) AS INTEGER) AS quantity,
+           coalesce(mine.price, any_product.price) AS unit_price
+    FROM wanted
+    LEFT JOIN ranked mine ON mine.category = wanted.category
+                         AND mine.r = 1 + floor(wanted.n * pow(rnd(k, 'product'), 2))::BIGINT
+    JOIN products any_product
+        ON any_product.product_id = 1 + floor({size.products} * pow(rnd(k, 'product'), 2.5))::BIGINT
     """
 
 
@@ -261,8 +293,12 @@ def orders_sql(size: DemoSize) -> str:
         SELECT o, j,
                CASE WHEN rnd(o, 'season') < 0.18 AND {holiday_days_ago} < signup_days_ago(j)
                     THEN {holiday_days_ago} + rnd(o, 'hour')
-                    ELSE signup_days_ago(j) * rnd(o, 'when') END AS days_ago
+                    ELSE signup_days_ago(j) * rnd(o, 'when') END AS natural_days_ago
         FROM base
+    ),
+    lapsed AS (
+        SELECT o, j, active_days_ago(j, signup_days_ago(j), natural_days_ago / signup_days_ago(j)) AS days_ago
+        FROM timed
     ),
     totals AS (
         SELECT order_id, round(sum(quantity * unit_price), 2) AS total FROM order_items GROUP BY order_id
@@ -274,7 +310,7 @@ def orders_sql(size: DemoSize) -> str:
            totals.total::DOUBLE AS total,
            {currencies}[1 + country_idx(j)] AS currency,
            {channel} AS channel
-    FROM timed JOIN totals ON totals.order_id = o + 1
+    FROM lapsed JOIN totals ON totals.order_id = o + 1
     """
 
 
@@ -293,7 +329,7 @@ def events_sql(size: DemoSize) -> str:
                CASE WHEN anonymous THEN NULL ELSE j + 1 END::BIGINT AS user_id,
                device_id(j, h(e, 'device') % 2) AS anonymous_id,
                event_name,
-               ago(least(730, signup_days_ago(j)) * rnd(e, 'when')) AS occurred_at,
+               ago(active_days_ago(j, least(730, signup_days_ago(j)), rnd(e, 'when'))) AS occurred_at,
                CASE WHEN event_name IN ('product_view', 'add_to_cart') THEN {product} END AS product_id,
                CASE event_name
                    WHEN 'page_view' THEN json_object('page', pick({sql_list(vocab.PAGES)}, e, 'page'))

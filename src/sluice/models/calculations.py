@@ -47,3 +47,28 @@ class RelatedAggregate(BaseModel):
 
 
 Calculation = Annotated[RowExpression | RelatedAggregate, Field(discriminator="kind")]
+
+
+class PredictionScores(BaseModel):
+    """A column of a scores table a predictor wrote (``churn_score``, ``ltv_decile``, …).
+
+    Not written by users: :mod:`sluice.predictions` creates and repoints these fields when a
+    predictor's new version is published. ``table`` lives in ``schema`` of the source's warehouse, or,
+    when ``file`` is set, in a local DuckDB file Sluice attaches read-only to a DuckDB source.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["prediction"] = "prediction"
+    predictor_id: str
+    version_id: str
+    output: str
+    key: str = "user_key"
+    table: str
+    schema_name: str | None = None
+    file: str | None = None
+
+
+StoredCalculation = Annotated[
+    RowExpression | RelatedAggregate | PredictionScores, Field(discriminator="kind")
+]

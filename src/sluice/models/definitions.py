@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from sluice.models.calculations import Calculation, RelatedAggregate, RowExpression
+from sluice.models.calculations import PredictionScores, RelatedAggregate, RowExpression, StoredCalculation
 from sluice.models.catalog import (
     FieldInfo,
     FieldType,
@@ -22,7 +22,7 @@ from sluice.models.catalog import (
 )
 from sluice.store.tables.models import Model, ModelField, ModelRelationship
 
-CALCULATION = TypeAdapter[RowExpression | RelatedAggregate](Calculation)
+CALCULATION = TypeAdapter[RowExpression | RelatedAggregate | PredictionScores](StoredCalculation)
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class FieldDefinition:
     name: str
     type: FieldType
     column: str | None = None
-    calculation: RowExpression | RelatedAggregate | None = None
+    calculation: RowExpression | RelatedAggregate | PredictionScores | None = None
     meaning: str | None = None
     categorical: bool = False
     broken_reason: str | None = None

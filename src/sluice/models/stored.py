@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from sluice.core.crypto import SecretBox
 from sluice.core.errors import InvalidInput, NotFound
-from sluice.models.calculations import AggregateFunction, RelatedAggregate, RowExpression
+from sluice.models.calculations import AggregateFunction, PredictionScores, RelatedAggregate, RowExpression
 from sluice.models.catalog import ModelInfo, RelationshipInfo
 from sluice.models.definitions import FieldDefinition, ModelDefinition, model_definition, relationship_infos
 from sluice.models.expressions import referenced_fields, to_ibis
@@ -90,6 +90,10 @@ class StoredCatalog:
                 table = table.mutate(**{item.name: to_ibis(item.calculation.expression, table)})
             elif isinstance(item.calculation, RelatedAggregate):
                 table = self._join_aggregate(table, definition, item.name, item.calculation, (*stack, name))
+            elif isinstance(item.calculation, PredictionScores):
+                from sluice.predictions.fields import join_scores
+
+                table = join_scores(self.warehouse, table, definition.primary_key, item, item.calculation)
         return table
 
     def _calculated_closure(
