@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from aiolimiter import AsyncLimiter
@@ -28,6 +28,12 @@ log = get_logger(__name__)
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
+
+
+class Pacer(Protocol):
+    """What paces requests: an aiolimiter ``AsyncLimiter`` (tests put one on their virtual clock)."""
+
+    async def acquire(self, amount: float = 1) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -114,7 +120,9 @@ class VendorHttp:
         self.clock: Clock = time.time
         self.concurrency = concurrency
         self._slots = asyncio.Semaphore(concurrency)
-        self._limiter = AsyncLimiter(rate_limit[0], rate_limit[1]) if rate_limit else None
+        #: paces requests to the declared rate (None: unpaced); replaceable, e.g. by a virtual-time pacer
+        self.limiter: Pacer | None = AsyncLimiter(rate_limit[0], rate_limit[1]) if rate_limit else None
+        self.rate_limit = rate_limit
         self._paused_until = 0.0
         self.requests_sent = 0
         self.retries = 0
@@ -178,8 +186,8 @@ class VendorHttp:
         if wait > 0:
             await self.sleep(wait)
         async with self._slots:
-            if self._limiter is not None:
-                await self._limiter.acquire()
+            if self.limiter is not None:
+                await self.limiter.acquire()
             self.requests_sent += 1
             try:
                 async with asyncio.timeout(self.timeout):

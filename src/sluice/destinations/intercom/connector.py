@@ -1,4 +1,5 @@
-"""Intercom REST API (2.14): export segments as a tag on existing users.
+"""Intercom REST API (2.14): export segments as a tag on existing users; synchronize contacts and
+companies (upsert services, in :mod:`sluice.destinations.intercom.records`).
 
 Contacts must exist: a batch of identifiers is first looked up with one ``POST /contacts/search``
 (``email`` or ``external_id`` ``IN`` […], cursor-paged), then the users found are tagged with
@@ -20,6 +21,7 @@ import httpx
 from sluice.destinations.errors import ConfigError, RowRejected
 from sluice.destinations.http import RateHeaders
 from sluice.destinations.intercom.config import REGION_HOSTS, IntercomActivationDefaults, IntercomConfig
+from sluice.destinations.intercom.records import COMPANY, CONTACT, IntercomRecords
 from sluice.destinations.sdk import (
     Capabilities,
     Connector,
@@ -30,6 +32,7 @@ from sluice.destinations.sdk import (
     OutcomeStatus,
     RateLimit,
     Service,
+    StandardField,
     Target,
     TargetPage,
     TargetSpec,
@@ -55,17 +58,25 @@ def error_message(response: httpx.Response) -> str:
 
 
 class IntercomConnector(Connector):
-    """Tags on Intercom users, matched by email or User ID (``external_id``)."""
+    """Tags on Intercom users, matched by email or User ID (``external_id``); contact and company
+    upserts (companies matched by ``company_id``, an external id)."""
 
     type_name = "intercom"
     title = "Intercom"
-    description = "Export segments as a tag on existing Intercom users (matched by email or User ID)."
+    description = (
+        "Export segments as a tag on existing Intercom users (matched by email or User ID); "
+        "synchronize contacts and companies."
+    )
     docs_url = "https://developers.intercom.com/docs/references/rest-api/api.intercom.io/tags"
     config_model = IntercomConfig
     activation_defaults = IntercomActivationDefaults
+    standard_fields = (
+        StandardField("name", "full_name", "Contact or company name"),
+        StandardField("phone", "phone", "Contact phone"),
+    )
     capabilities = Capabilities(
-        services=frozenset({Service.MEMBERSHIP}),
-        target_kinds=frozenset({TAG, SEGMENT}),
+        services=frozenset({Service.MEMBERSHIP, Service.UPSERT}),
+        target_kinds=frozenset({TAG, SEGMENT, CONTACT, COMPANY}),
         identifiers=frozenset({IdentifierKind.EMAIL, IdentifierKind.EXTERNAL_ID}),
         batch_size=100,
         concurrency=8,
@@ -75,6 +86,10 @@ class IntercomConnector(Connector):
         full_refresh="read the tag's members and untag those not in the audience",
     )
     config: IntercomConfig
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.records = IntercomRecords(self._call, self._lookup)
 
     @classmethod
     def base_url(cls, config: IntercomConfig) -> str:
@@ -122,6 +137,8 @@ class IntercomConnector(Connector):
         return f"connected to workspace {app!r}"
 
     async def list_targets(self, kind: str | None = None, cursor: str | None = None) -> TargetPage:
+        if kind in (CONTACT, COMPANY):
+            return TargetPage([await self.ensure_target(TargetSpec(kind))])
         if kind == SEGMENT:
             response = await self._call("GET", "/segments", params={"include_count": "true"})
             segments = response.json().get("segments") or []
@@ -134,6 +151,8 @@ class IntercomConnector(Connector):
         )
 
     async def ensure_target(self, spec: TargetSpec) -> Target:
+        if spec.kind in (CONTACT, COMPANY):  # the upsert services write the workspace's records
+            return Target(spec.kind, f"{spec.kind}s", "Contacts" if spec.kind == CONTACT else "Companies")
         if spec.kind == SEGMENT:
             if not spec.id:
                 raise ConfigError("Intercom segments are built in Intercom; pick one by id")
@@ -190,6 +209,8 @@ class IntercomConnector(Connector):
         return found
 
     async def apply(self, target: Target, ops: Sequence[Op]) -> list[Outcome]:
+        if target.kind in (CONTACT, COMPANY):
+            return await self.records.apply(target, ops)
         if target.kind != TAG:
             raise ConfigError("Intercom segments are read-only; activations write to a tag")
         if ops[0].kind not in (OpKind.ADD, OpKind.REMOVE):

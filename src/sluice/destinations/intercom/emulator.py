@@ -6,7 +6,9 @@ on every response and a 429 with the same headers when spent, contacts with ``id
 ``external_id``/``role``, the search DSL subset Sluice uses (``= != IN NIN`` on email,
 external_id, id, role, tag_id, segment_id; AND/OR ≤ 2 levels, ≤ 15 filters per group) with
 ``starting_after`` cursors (≤ 150 per page), tags created or returned by name (case-insensitive),
-bulk tagging that rejects the whole request on an unknown user, and single untag.
+bulk tagging that rejects the whole request on an unknown user, and single untag; contact
+create/update/delete (409 on an existing or archived match), company create-or-update by
+``company_id`` and data attributes (see :mod:`.emulator_records`).
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ import itertools
 import time
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from sluice.destinations.emulation import Emulator
+from sluice.destinations.intercom.emulator_model import Contact, IntercomError, error_list
+from sluice.destinations.intercom.emulator_records import CONTACT_STANDARD, RecordRoutes
 from sluice.destinations.sdk import IdentifierKind, Target, TargetSpec
 
 TOKEN = "emulator-intercom-token"  # noqa: S105 - the emulator's fixed fake credential
@@ -31,30 +34,7 @@ MAX_PER_PAGE = 150
 BULK_TAG_LIMIT = 100  # Intercom documents no cap for users[]; the emulator enforces this one [I]
 
 
-@dataclass
-class Contact:
-    id: str
-    email: str | None
-    external_id: str | None = None
-    role: str = "user"
-    tags: set[str] = field(default_factory=set)
-
-
-class IntercomError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        self.status, self.code, self.message = status, code, message
-
-
-def error_list(status: int, code: str, message: str) -> JSONResponse:
-    body = {
-        "type": "error.list",
-        "request_id": str(uuid.uuid4()),
-        "errors": [{"code": code, "message": message}],
-    }
-    return JSONResponse(body, status_code=status)
-
-
-class IntercomEmulator(Emulator):
+class IntercomEmulator(RecordRoutes, Emulator):
     """One Intercom workspace; ``limit_per_window`` calls per 10 s per token."""
 
     name = "intercom"
@@ -71,6 +51,7 @@ class IntercomEmulator(Emulator):
         self._window_used = 0
         self._ids = itertools.count(7_522_907)
         super().__init__(**kwargs)
+        self.init_records()
 
     # -- rate windows and errors ------------------------------------------------------------
 
@@ -118,7 +99,11 @@ class IntercomEmulator(Emulator):
     # -- data helpers ----------------------------------------------------------------------------
 
     def _contact_json(self, contact: Contact) -> dict[str, Any]:
+        standard = {k: v for k, v in contact.attributes.items() if k in CONTACT_STANDARD}
+        custom = {k: v for k, v in contact.attributes.items() if k not in CONTACT_STANDARD}
         return {
+            **standard,
+            "custom_attributes": custom,
             "type": "contact",
             "id": contact.id,
             "workspace_id": "emulator",
@@ -174,6 +159,8 @@ class IntercomEmulator(Emulator):
     # -- routes ------------------------------------------------------------------------------
 
     def add_routes(self, app: FastAPI) -> None:
+        self.add_record_routes(app)
+
         @app.exception_handler(IntercomError)
         async def _error(request: Request, exc: IntercomError) -> JSONResponse:
             response = error_list(exc.status, exc.code, exc.message)
@@ -198,7 +185,7 @@ class IntercomEmulator(Emulator):
             paging = body.get("pagination") or {}
             per_page = self.page_size(int(paging.get("per_page") or 50), MAX_PER_PAGE)
             start = _decode_cursor(paging.get("starting_after"))
-            hits = [c for c in self.contacts.values() if self._matches(c, query)]
+            hits = [c for c in self.contacts.values() if not c.archived and self._matches(c, query)]
             page = hits[start : start + per_page]
             pages: dict[str, Any] = {
                 "type": "pages",
