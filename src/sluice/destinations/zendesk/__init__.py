@@ -1,0 +1,1 @@
+"""Zendesk Support destination: users and custom object records (upserts through bulk jobs)."""
