@@ -178,6 +178,7 @@ class ZendeskConnector(Connector):
             path = "/api/v2/users/create_or_update_many"
             return await self._job(ops, "POST", path, {"users": users})
         path = f"/api/v2/custom_objects/{target.id}/jobs"
+        job: dict[str, Any]
         if kind is OpKind.DELETE:
             job = {"action": "delete_by_external_id", "items": [op.identifier for op in ops]}
         else:
