@@ -30,6 +30,9 @@ DEMO_DESTINATIONS = {
     "klaviyo": "Klaviyo (emulator)",
     "hubspot": "HubSpot (emulator)",
     "brevo": "Brevo (emulator)",
+    "iterable": "Iterable (emulator)",
+    "sendgrid": "SendGrid (emulator)",
+    "zendesk": "Zendesk (emulator)",
 }
 
 
@@ -97,6 +100,44 @@ DEMO_ACTIVATIONS = (
         destination="brevo",
         target={"kind": "list", "name": "Newsletter", "create_if_missing": True},
         identifier={"field": "email", "kind": "email"},
+    ),
+    DemoActivation(
+        name="Newsletter → Iterable",
+        segment=NEWSLETTER,
+        destination="iterable",
+        target={"kind": "list", "name": "Newsletter", "create_if_missing": True},
+        identifier={"field": "email", "kind": "email"},
+    ),
+    DemoActivation(
+        name="Cart abandoners → SendGrid",
+        segment=CART_ABANDONERS,
+        destination="sendgrid",
+        target={"kind": "list", "name": "Cart abandoners", "create_if_missing": True},
+        identifier={"field": "email", "kind": "email"},
+    ),
+    DemoActivation(
+        name="VIP France → Zendesk users",
+        segment=VIP_FRANCE,
+        destination="zendesk",
+        target={"kind": "user"},
+        identifier={"field": "email", "kind": "email"},
+        mapping=[
+            {"source": "full_name", "destination": "name"},
+            {"source": "loyalty_tier", "destination": "tier"},
+        ],
+        service="upsert",
+    ),
+    DemoActivation(
+        name="VIP France → Intercom contacts",
+        segment=VIP_FRANCE,
+        destination="intercom",
+        target={"kind": "contact"},
+        identifier={"field": "email", "kind": "email"},
+        mapping=[
+            {"source": "full_name", "destination": "name"},
+            {"source": "loyalty_tier", "destination": "tier"},
+        ],
+        service="upsert",
     ),
 )
 
