@@ -211,8 +211,10 @@ def _field_changes(row: Model, doc: ModelDoc) -> list[Change]:
         differences = _field_differences(current, item)
         if differences:
             changes.append(_update_field(doc.name, item, differences, current.calculation is not None))
-    for name in stored:
-        if name not in wanted and name != row.primary_key:
+    for name, current in stored.items():
+        # Prediction fields belong to their predictor (sluice.predictions), not to the model's file.
+        managed = (current.calculation or {}).get("kind") == "prediction"
+        if name not in wanted and name != row.primary_key and not managed:
             changes.append(_delete_field(doc.name, name))
     return changes
 
