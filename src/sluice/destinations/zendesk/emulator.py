@@ -348,7 +348,7 @@ class ZendeskEmulator(Emulator):
             }
         by_external = target.identifier_kind is IdentifierKind.EXTERNAL_ID
         return {
-            key: dict(u.attributes)
+            key: {"name": u.name, **u.attributes}
             for u in self.users.values()
             if (key := (u.external_id if by_external else u.email))
         }
