@@ -23,10 +23,11 @@ import { SegmentPage } from "./pages/segments/SegmentPage";
 import { ModelPage } from "./pages/models/ModelPage";
 import { AuditLogPage, MembersPage, TokensPage } from "./pages/settings/SettingsPages";
 import { ModelsPage } from "./pages/models/ModelsPage";
+import { PredictionsPage } from "./pages/predictions/PredictionsPage";
 import { SegmentsPage } from "./pages/segments/SegmentsPage";
 
 /** Pages built so far; every other navigation item shows a PendingPage. */
-const BUILT = new Set(["/sources", "/models", "/segments", "/destinations", "/activations", "/runs", "/settings/members", "/settings/tokens", "/settings/audit-log"]);
+const BUILT = new Set(["/sources", "/models", "/segments", "/destinations", "/activations", "/runs", "/settings/members", "/settings/tokens", "/settings/audit-log", "/predictions"]);
 
 export function App() {
   const session = useSession();
@@ -69,6 +70,7 @@ export function App() {
         <Route path="activations/:activationId/edit" element={<ActivationEditPage />} />
         <Route path="runs" element={<RunsPage />} />
         <Route path="runs/:runId" element={<RunDetailPage />} />
+        <Route path="predictions" element={<PredictionsPage />} />
         {ALL_NAV_ITEMS.filter((item) => !BUILT.has(item.to)).map((item) => (
           <Route key={item.to} path={`${item.to.slice(1)}/*`} element={<PendingPage item={item} />} />
         ))}

@@ -43,7 +43,7 @@ export const NAVIGATION: NavSection[] = [
       { label: "Runs", to: "/runs", icon: IconHistory, needs: "GET /runs" },
       { label: "Remote segments", to: "/remote-segments", icon: IconCloudDownload, needs: "GET /remote-segments" },
       { label: "Identity", to: "/identity", icon: IconFingerprint, needs: "GET /identity/graphs" },
-      { label: "Predictions", to: "/predictions", icon: IconBrain, needs: "GET /predictions" },
+      { label: "Predictions", to: "/predictions", icon: IconBrain, needs: "GET /predictors", permission: "models:read" },
     ],
   },
   {
