@@ -19,7 +19,8 @@ from sluice.auth.permissions import Permission
 from sluice.auth.principal import Principal
 from sluice.core.settings import Settings
 from sluice.predictions import service
-from sluice.predictions.runs import execute_version, queue_version
+from sluice.predictions.jobs import execute_with_heartbeat
+from sluice.predictions.runs import queue_version
 from sluice.schemas.predictions import PredictorCreate, PredictorOut, PredictorUpdate, VersionOut
 from sluice.store.scoped import get_scoped
 from sluice.store.tables.predictions import Predictor, PredictorVersion
@@ -92,5 +93,5 @@ def start_run(
         version = queue_version(session, predictor)
         out = service.version_out(version, predictor.active_version_id)
     settings: Settings = request.app.state.settings
-    background.add_task(execute_version, database, settings, out.id)
+    background.add_task(execute_with_heartbeat, database, settings, out.id)
     return out
