@@ -26,9 +26,18 @@ from sluice.warehouse.connection import Warehouse
 log = get_logger(__name__)
 PROBABILISTIC_RULE = "probabilistic"
 
-PairFinder = Callable[[GraphTables, IdentitySpec, ir.Table, ir.Table], ir.Table]
-"""Finds likely pairs among records: (tables, spec, records, labels) → table of
-``node_l, node_r, match_probability, match_weight`` (above the user's threshold)."""
+
+@dataclass
+class PairResult:
+    """Likely pairs (``node_l, node_r, match_probability, match_weight, explanation``) and how the
+    model that found them decides (reported on the run)."""
+
+    pairs: ir.Table
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+PairFinder = Callable[[GraphTables, IdentitySpec, ir.Table, ir.Table], PairResult]
+"""Finds likely pairs among records: (tables, spec, records, labels) → :class:`PairResult`."""
 
 
 @dataclass
@@ -43,6 +52,7 @@ class RunResult:
     rules: list[StepStats] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     suspicious_profiles: list[str] = field(default_factory=list)
+    probabilistic: dict[str, Any] = field(default_factory=dict)
 
     def counts(self) -> dict[str, Any]:
         """JSON-ready counts (stored on the run)."""
@@ -53,6 +63,7 @@ class RunResult:
             "merges": self.merges,
             "largest_cluster": self.largest_cluster,
             "rules": [asdict(item) for item in self.rules],
+            "probabilistic": self.probabilistic,
         }
 
 
@@ -76,9 +87,11 @@ def resolve(
         result.identifier_values = tables.count(ids.select("identifier", "value").distinct())
         labels, links, result.rules = resolve_rules(tables, spec, records, ids)
         if spec.probabilistic.enabled and pair_finder is not None:
-            labels, used, stats = _probabilistic(tables, spec, records, labels, ids, pair_finder)
+            found = pair_finder(tables, spec, records, labels)
+            labels, used, stats = _probabilistic(tables, spec, found.pairs, labels, ids)
             links.append((PROBABILISTIC_RULE, used))
             result.rules.append(stats)
+            result.probabilistic = found.details | {"pairs": tables.count(found.pairs)}
         linked = tables.create("records", records_with_profiles(records, labels))
         profiles = tables.create("profiles", profiles_expr(spec, linked))
         tables.create("matches", _matches(links, linked))
@@ -92,23 +105,20 @@ def resolve(
 
 
 def _probabilistic(
-    tables: GraphTables,
-    spec: IdentitySpec,
-    records: ir.Table,
-    labels: ir.Table,
-    ids: ir.Table,
-    pair_finder: PairFinder,
+    tables: GraphTables, spec: IdentitySpec, pairs: ir.Table, labels: ir.Table, ids: ir.Table
 ) -> tuple[ir.Table, ir.Table, StepStats]:
-    pairs = pair_finder(tables, spec, records, labels)
+    """Merge along likely pairs; a pair's key says why (probability, weight, per-field bits)."""
     key = (
         ibis.literal("p=")
         + pairs.match_probability.round(4).cast("string")
         + " w="
-        + pairs.match_weight.round(2).cast("string")
-        + " "
-        + pairs.node_l
+        + pairs.match_weight.round(1).cast("string")
+        + " ("
+        + pairs.explanation.fill_null("")
+        + ") "
+        + pairs.node_l.substr(0, 8)
         + "~"
-        + pairs.node_r
+        + pairs.node_r.substr(0, 8)
     )
     keyed = pairs.mutate(key=key)
     keys = keyed.select(node=keyed.node_l, key=keyed.key).union(

@@ -128,7 +128,7 @@ class ProbabilisticMatching(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = False
-    threshold: float = Field(default=0.95, gt=0, lt=1, description="Minimum match probability.")
+    threshold: float = Field(default=0.99, gt=0, lt=1, description="Minimum match probability.")
     fields: list[str] = Field(
         default_factory=lambda: ["first_name", "last_name", "city", "birth_date"],
         description="Golden attributes compared by Splink.",

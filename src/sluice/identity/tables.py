@@ -52,6 +52,11 @@ class GraphTables:
             self._scratch.append(name)
         return self.warehouse.table(self.schema, name)
 
+    def remember(self, name: str) -> None:
+        """Drop table ``name`` with the scratch tables when the run ends."""
+        if name not in self._scratch:
+            self._scratch.append(name)
+
     def count(self, expr: ir.Table) -> int:
         return int(self.scalar(expr.count()) or 0)
 

@@ -91,12 +91,12 @@ def test_a_run_builds_profiles_usable_as_a_users_model_in_segments(
     history = client.get(f"/api/v1/identity-graphs/{graph['id']}/runs").json()["items"]
     assert [item["id"] for item in history] == [second["id"], body["id"]]
     assert client.get(f"/api/v1/identity-graphs/{graph['id']}").json()["model_id"] == model_id
+    _check_lookup(client, graph)
 
 
-def test_profile_lookup_shows_merged_records_and_why(client: TestClient, graph: dict[str, Any]) -> None:
+def _check_lookup(client: TestClient, graph: dict[str, Any]) -> None:
+    """Profile lookup shows the merged records and why (rule and normalised value)."""
     url = f"/api/v1/identity-graphs/{graph['id']}/profiles"
-    assert client.get(url, params={"profile_id": "x"}).status_code == 404  # never ran
-    client.post(f"/api/v1/identity-graphs/{graph['id']}/runs")
     found = client.get(url, params={"identifier": "email", "value": " ANN.LEE+x@googlemail.com"})
     assert found.status_code == 200, found.text
     (profile,) = found.json()["profiles"]
@@ -121,6 +121,8 @@ def test_specs_are_checked_against_model_fields_and_viewers_cannot_run(
     unknown = {**SPEC, "rules": [{"name": "phone", "identifiers": ["phone"]}]}
     response = client.patch(f"/api/v1/identity-graphs/{graph['id']}", json={"spec": unknown})
     assert response.status_code == 422
+    never_ran = client.get(f"/api/v1/identity-graphs/{graph['id']}/profiles", params={"profile_id": "x"})
+    assert never_ran.status_code == 404
     viewer = client_as("viewer")
     assert viewer.get(f"/api/v1/identity-graphs/{graph['id']}").status_code == 200
     assert viewer.post(f"/api/v1/identity-graphs/{graph['id']}/runs").status_code == 403
