@@ -62,6 +62,16 @@ class Settings(BaseSettings):
     heartbeat_timeout_seconds: float = Field(
         default=300.0, gt=0, description="A running run silent this long is failed (its worker died)."
     )
+    refresh_retry_base_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        description="First wait before retrying a destination error while reading remote members (doubles).",
+    )
+    refresh_timeout_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="A remote segment refresh running this long is failed (its worker died).",
+    )
     requeue_after_seconds: float = Field(
         default=600.0, gt=0, description="A queued run not picked up this long is handed to the queue again."
     )

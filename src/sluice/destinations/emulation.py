@@ -7,7 +7,8 @@ use it in-process (``httpx.ASGITransport``); ``sluice destination emulate NAME``
 port for the demo. Under ``/_emulator/`` each one offers the same inspection API:
 
 - ``GET /_emulator/state`` — what the fake account holds; ``GET /_emulator/requests`` — the log;
-- ``POST /_emulator/faults`` ``{"kind": "rate_limit|server_error|timeout|malformed", "count": n}``;
+- ``POST /_emulator/faults`` ``{"kind": "rate_limit|server_error|timeout|malformed", "count": n,
+  "after": k}`` (the faults start after ``k`` more requests were served normally: mid-pagination);
 - ``POST /_emulator/latency`` ``{"seconds": 0.05}``; ``POST /_emulator/contacts`` ``{"identifiers": […]}``.
 """
 
@@ -131,6 +132,7 @@ class Emulator(ABC):
         self.clock = clock
         self.requests: deque[RecordedRequest] = deque(maxlen=10_000)
         self.faults: deque[FaultKind] = deque()
+        self.faults_after = 0
         self.limit_violations: list[str] = []
         self.in_flight = 0
         self.peak_in_flight = 0
@@ -234,9 +236,11 @@ class Emulator(ABC):
         """Record that a client broke a vendor limit (the response says so too)."""
         self.limit_violations.append(message)
 
-    def inject(self, kind: FaultKind | str, count: int = 1) -> None:
-        """Serve ``count`` faults of ``kind`` to the next requests."""
+    def inject(self, kind: FaultKind | str, count: int = 1, *, after: int = 0) -> None:
+        """Serve ``count`` faults of ``kind`` to the next requests, once ``after`` more requests
+        were served normally."""
         self.faults.extend([FaultKind(kind)] * count)
+        self.faults_after = max(after, 0)
 
     # -- the app --------------------------------------------------------------------------
 
@@ -307,7 +311,9 @@ class Emulator(ABC):
             return self.rate_limited()
         if self.options.latency:
             await asyncio.sleep(self.options.latency)
-        if self.faults:
+        if self.faults and self.faults_after > 0:
+            self.faults_after -= 1
+        elif self.faults:
             fault = self.faults.popleft()
             if fault is FaultKind.RATE_LIMIT:
                 return self.rate_limited()
@@ -341,7 +347,7 @@ class Emulator(ABC):
         @app.post(f"{prefix}/faults")
         async def add_faults(request: Request) -> JSONResponse:
             body = await request.json()
-            self.inject(body["kind"], int(body.get("count", 1)))
+            self.inject(body["kind"], int(body.get("count", 1)), after=int(body.get("after", 0)))
             return JSONResponse({"pending_faults": [str(f) for f in self.faults]})
 
         @app.post(f"{prefix}/latency")

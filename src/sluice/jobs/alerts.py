@@ -69,10 +69,12 @@ class AlertEvent:
     run_id: str | None = None
     warnings: list[dict[str, Any]] = field(default_factory=list)
     occurred_at: datetime = field(default_factory=utcnow)
+    #: what the alert is about when not a sync (e.g. "Remote segment refresh failed")
+    headline: str | None = None
 
     @property
     def title(self) -> str:
-        return f"{_TITLES[self.kind]}: {self.activation_name}"
+        return f"{self.headline or _TITLES[self.kind]}: {self.activation_name}"
 
     def as_json(self) -> dict[str, Any]:
         """The webhook body (stable field names; documented in docs/jobs.md)."""
@@ -98,6 +100,7 @@ class AlertEvent:
             "run_id": self.run_id,
             "warnings": self.warnings,
             "occurred_at": self.occurred_at.isoformat(),
+            "headline": self.headline,
         }
 
     @classmethod
@@ -111,6 +114,7 @@ class AlertEvent:
             run_id=record.get("run_id"),
             warnings=list(record.get("warnings") or []),
             occurred_at=datetime.fromisoformat(record["occurred_at"]),
+            headline=record.get("headline"),
         )
 
     def as_text(self) -> str:

@@ -19,6 +19,7 @@ from huey.consumer import Consumer
 from sluice.core.settings import Settings
 
 TASK_NAME = "sluice.execute_run"
+REFRESH_TASK_NAME = "sluice.refresh_remote_segment"
 QUEUE_FILE = "queue.db"
 
 
@@ -30,14 +31,28 @@ class _EmbeddedConsumer(Consumer):  # type: ignore[misc]
 
 
 class RunQueue:
-    """A Huey queue with the one task Sluice needs: execute the run with this id."""
+    """A Huey queue with the two tasks Sluice needs: execute the run with this id, and refresh
+    the remote segment with this refresh id."""
 
-    def __init__(self, huey: Huey, handler: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        huey: Huey,
+        handler: Callable[[str], None],
+        refresh_handler: Callable[[str], None] | None = None,
+    ) -> None:
         self.huey = huey
         self._task = huey.task(name=TASK_NAME, retries=0)(handler)
+        self._refresh_task = (
+            huey.task(name=REFRESH_TASK_NAME, retries=0)(refresh_handler) if refresh_handler else None
+        )
 
     @classmethod
-    def from_settings(cls, settings: Settings, handler: Callable[[str], None]) -> RunQueue:
+    def from_settings(
+        cls,
+        settings: Settings,
+        handler: Callable[[str], None],
+        refresh_handler: Callable[[str], None] | None = None,
+    ) -> RunQueue:
         """Redis when ``SLUICE_REDIS_URL`` is set, else SQLite in the data dir."""
         huey: Huey
         if settings.redis_url:
@@ -47,7 +62,7 @@ class RunQueue:
             huey = SqliteHuey(
                 settings.queue_name, filename=str((settings.data_dir / QUEUE_FILE).resolve()), results=False
             )
-        return cls(huey, handler)
+        return cls(huey, handler, refresh_handler)
 
     @property
     def backend(self) -> str:
@@ -57,6 +72,12 @@ class RunQueue:
     def enqueue(self, run_id: str) -> None:
         """Hand a run id to the workers."""
         self._task(run_id)
+
+    def enqueue_refresh(self, refresh_id: str) -> None:
+        """Hand a remote segment refresh id to the workers."""
+        if self._refresh_task is None:
+            raise RuntimeError("this queue has no refresh handler")
+        self._refresh_task(refresh_id)
 
     def pending(self) -> int:
         """Messages waiting in the queue."""

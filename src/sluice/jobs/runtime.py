@@ -26,7 +26,9 @@ from sluice.jobs.health import HealthPolicy, after_run
 from sluice.jobs.probes import Probe, default_probe, run_probes
 from sluice.jobs.queue import RunQueue
 from sluice.jobs.reconciler import fail_lost_runs, unsettled_runs
+from sluice.jobs.remote_refreshes import claim_due_refreshes, refreshes_to_dispatch
 from sluice.jobs.scheduler import claim_due_runs, trigger_dependants
+from sluice.segments.remote_refresh import execute_refresh, fail_lost_refreshes
 from sluice.store.base import utcnow
 from sluice.store.db import Database
 from sluice.store.tables.activations import Run
@@ -58,7 +60,7 @@ class JobRuntime:
         self.probe = probe or default_probe
         self.policy = HealthPolicy.from_settings(settings)
         self.worker_name = worker_name or default_worker_name()
-        self.queue = RunQueue.from_settings(settings, self.process)
+        self.queue = RunQueue.from_settings(settings, self.process, self.process_refresh)
         self._stopping = threading.Event()
         self._scheduler_thread: threading.Thread | None = None
         self._consumer: Any = None
@@ -87,6 +89,14 @@ class JobRuntime:
             done.set()
             beat.join()
         self.settle([run_id])
+
+    def process_refresh(self, refresh_id: str) -> None:
+        """Execute one remote segment refresh (it records its own outcome and alerts)."""
+        try:
+            execute_refresh(self.database, self.settings, refresh_id, worker=self.worker_name)
+        except Exception:
+            log.exception("remote refresh crashed", refresh_id=refresh_id)
+        send_pending_alerts(self.database, self.settings)
 
     def _keep_alive(self, run_id: str, done: threading.Event) -> None:
         """Heart-beat while the executor works, so a long batch is not mistaken for a dead worker."""
@@ -144,7 +154,27 @@ class JobRuntime:
                 session, requeue_after=timedelta(seconds=self.settings.requeue_after_seconds)
             )
         self._deliver([], waiting)
+        self._tick_predictions()
+        self._tick_refreshes()
         send_pending_alerts(self.database, self.settings)
+
+    def _tick_refreshes(self) -> None:
+        """Remote segments: fail lost refreshes, queue due ones, hand queued ones to the queue."""
+        with self.database.session() as session:
+            fail_lost_refreshes(session, stale_after=timedelta(seconds=self.settings.refresh_timeout_seconds))
+            claim_due_refreshes(session, allow_seconds=self.settings.schedule_seconds_allowed)
+        with self.database.session() as session:
+            waiting = refreshes_to_dispatch(
+                session, requeue_after=timedelta(seconds=self.settings.requeue_after_seconds)
+            )
+        for refresh_id in waiting:
+            self.queue.enqueue_refresh(refresh_id)
+
+    def _tick_predictions(self) -> None:
+        """AI predictions: fail lost runs, queue due schedules, execute queued versions (own thread)."""
+        from sluice.predictions.jobs import tick_in_background  # imported at the first tick, not at start-up
+
+        tick_in_background(self.database, self.settings)
 
     def _scheduler_loop(self) -> None:
         while not self._stopping.is_set():

@@ -32,6 +32,7 @@ from sluice.schemas.schedules import SCHEDULE_ADAPTER, TIMED_KINDS, AfterSchedul
 from sluice.store.base import utcnow
 from sluice.store.tables.activations import Activation, Run
 from sluice.store.tables.jobs import ScheduleState
+from sluice.store.tables.segments import Segment
 from sluice.sync.runs import RunAlreadyActive, RunRequest, RunState, RunTrigger, request_run
 
 log = get_logger(__name__)
@@ -195,5 +196,16 @@ def validate_schedule(
             if following.get("kind") != "after" or not following.get("activation_id"):
                 break
             current = session.get(Activation, following["activation_id"])
+    if isinstance(schedule, AfterSchedule) and schedule.remote_segment_id is not None:
+        upstream_segment = session.get(Segment, schedule.remote_segment_id)
+        if (
+            upstream_segment is None
+            or upstream_segment.workspace_id != workspace_id
+            or upstream_segment.type != "remote"
+        ):
+            raise InvalidInput(
+                f"the schedule runs after remote segment {schedule.remote_segment_id}, "
+                "which is not a remote segment of this workspace"
+            )
     normalised: dict[str, Any] = SCHEDULE_ADAPTER.dump_python(schedule, mode="json", exclude_none=True)
     return normalised

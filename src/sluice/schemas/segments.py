@@ -302,7 +302,12 @@ SegmentDefinition.model_rebuild()
 
 
 class RemoteSourceSpec(BaseModel):
-    """Where a remote segment's members come from: a destination's segment, joined on one identifier."""
+    """Where a remote segment's members come from: a destination's segment, joined on one identifier.
+
+    ``remote_kind`` is the kind of object read (an Intercom ``tag`` or ``segment``, a Mailchimp
+    ``static_segment``…; default: the destination's default target kind); ``remote_identifier`` is
+    the platform identifier read from each member, matched with the model's ``identifier_field``.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -311,6 +316,45 @@ class RemoteSourceSpec(BaseModel):
     identifier_field: str = Field(
         min_length=1, max_length=200, description="Field of the model holding the shared identifier."
     )
+    remote_kind: str | None = Field(
+        default=None, max_length=100, description="Kind of remote object (tag, segment, static_segment…)."
+    )
+    remote_identifier: Literal["email", "external_id", "platform_id", "phone"] = Field(
+        default="email", description="The platform identifier matched with identifier_field."
+    )
+
+
+class RemoteRefreshOut(BaseModel):
+    """One refresh of a remote segment."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    segment_id: str
+    state: str
+    trigger: str
+    requested_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    ids_read: int | None
+    ids_matched: int | None
+    ids_unmatched: int | None
+    rows: int | None
+    unmatched_sample: list[str]
+    storage: str | None
+    error: str | None
+
+
+class RemotePlatformOut(BaseModel):
+    """A destination type and whether remote segments can read from it (and why not)."""
+
+    type: str
+    title: str
+    supported: bool
+    reason: str
+    remote_kinds: list[str]
+    identifiers: list[str]
 
 
 class SegmentCreate(BaseModel):
@@ -324,6 +368,11 @@ class SegmentCreate(BaseModel):
     type: Literal["conditions", "remote"] = "conditions"
     definition: SegmentDefinition | None = None
     remote: RemoteSourceSpec | None = None
+    refresh_schedule: dict[str, Any] | None = Field(
+        default=None,
+        description="Remote segments: when members are refreshed (a schedule, e.g. "
+        '{"kind": "interval", "hours": 6}; default manual).',
+    )
 
     @model_validator(mode="after")
     def _matches_type(self) -> SegmentCreate:
@@ -333,6 +382,8 @@ class SegmentCreate(BaseModel):
             raise ValueError("remote is only for segments of type 'remote'")
         if self.type == "remote" and self.definition is not None:
             raise ValueError("a remote segment has no conditions")
+        if self.type == "conditions" and self.refresh_schedule is not None:
+            raise ValueError("refresh_schedule is only for segments of type 'remote'")
         return self
 
 
@@ -343,6 +394,7 @@ class SegmentUpdate(BaseModel):
     description: str | None = None
     definition: SegmentDefinition | None = None
     remote: RemoteSourceSpec | None = None
+    refresh_schedule: dict[str, Any] | None = None
 
 
 class SegmentOut(BaseModel):
@@ -356,6 +408,9 @@ class SegmentOut(BaseModel):
     type: str
     definition: SegmentDefinition | None
     remote: RemoteSourceSpec | None
+    refresh_schedule: dict[str, Any] | None = None
+    members_refreshed_at: datetime | None = None
+    next_refresh_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
 

@@ -138,6 +138,8 @@ class SegmentCompiler:
             raise InvalidInput(f"remote segment {segment.name!r} has no remote source configured")
         members = self.remote.members(segment, self.catalog)
         column = table[segment.remote.identifier_field].cast("string")
+        if segment.remote.case_insensitive:
+            column = column.strip().lower()
         wanted = members.filter(members[MEMBER_COLUMN].notnull())[MEMBER_COLUMN]
         return known(column, column.isin(wanted))
 

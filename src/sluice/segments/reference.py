@@ -58,7 +58,10 @@ class ReferenceEvaluator:
         if segment.type == SegmentType.REMOTE:
             assert segment.remote is not None
             value = row.get(segment.remote.identifier_field)
-            return value is not None and str(value) in self.remote_members.get(segment.id, set())
+            if value is None:
+                return False
+            text = str(value).strip().lower() if segment.remote.case_insensitive else str(value)
+            return text in self.remote_members.get(segment.id, set())
         assert segment.definition is not None
         if not self.matches(segment.definition.conditions, segment.model, row, visiting):
             return False

@@ -23,7 +23,8 @@ from sluice.models.catalog import FieldType, StaticCatalog
 from sluice.models.stored import load_catalog, load_definitions
 from sluice.schemas.segments import SegmentDefinition
 from sluice.segments.compiler import SegmentCompiler
-from sluice.segments.remote import NO_REMOTE_MEMBERSHIP, RemoteMembership
+from sluice.segments.remote import RemoteMembership
+from sluice.segments.remote_members import StoredRemoteMembership
 from sluice.segments.spec import RemoteSource, SegmentSpec, SegmentType
 from sluice.store.scoped import get_scoped
 from sluice.store.tables.models import Model
@@ -91,7 +92,12 @@ def check_segment(session: Session, workspace_id: str, model: Model, spec: Segme
             raise InvalidInput(f"model {model.name!r} has no field {spec.remote.identifier_field!r}")
         return
     catalog = metadata_catalog(session, workspace_id, model.source_id)
-    compiler = SegmentCompiler(catalog, now=datetime.now(UTC), segments=StoredSegments(session, workspace_id))
+    compiler = SegmentCompiler(
+        catalog,
+        now=datetime.now(UTC),
+        segments=StoredSegments(session, workspace_id),
+        remote=StoredRemoteMembership(session),
+    )
     compiler.rows(spec)
 
 
@@ -103,16 +109,19 @@ def open_compiler(
     *,
     secrets: SecretBox | None,
     now: datetime | None = None,
-    remote: RemoteMembership = NO_REMOTE_MEMBERSHIP,
+    remote: RemoteMembership | None = None,
 ) -> Iterator[SegmentCompiler]:
-    """A compiler over the model's source, open for the ``with`` block, evaluated at ``now``."""
+    """A compiler over the model's source, open for the ``with`` block, evaluated at ``now``.
+
+    Remote segments read the membership their last successful refresh stored (``remote``
+    overrides it)."""
     catalog = load_catalog(session, workspace_id, model.source_id, secrets=secrets)
     try:
         yield SegmentCompiler(
             catalog,
             now=now or datetime.now(UTC),
             segments=StoredSegments(session, workspace_id),
-            remote=remote,
+            remote=remote or StoredRemoteMembership(session),
         )
     finally:
         catalog.close()

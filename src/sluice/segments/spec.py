@@ -29,6 +29,13 @@ class RemoteSource:
     destination_id: str
     remote_id: str
     identifier_field: str
+    remote_kind: str | None = None
+    remote_identifier: str = "email"
+
+    @property
+    def case_insensitive(self) -> bool:
+        """Emails match whatever their case (members are stored lower-cased)."""
+        return self.remote_identifier == "email"
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from sluice.models.drift import check_model_schema
 from sluice.models.stored import load_catalog
 from sluice.segments.compiler import SegmentCompiler
+from sluice.segments.remote_members import StoredRemoteMembership
 from sluice.segments.service import StoredSegments, spec_of
 from sluice.store.base import utcnow
 from sluice.store.db import Database
@@ -66,7 +67,12 @@ def open_segment_rows(
     try:
         primary_key = catalog.model(model.name).primary_key
         check_drift(session, model, catalog.warehouse, used={*fields, primary_key})
-        compiler = SegmentCompiler(catalog, now=utcnow(), segments=StoredSegments(session, workspace_id))
+        compiler = SegmentCompiler(
+            catalog,
+            now=utcnow(),
+            segments=StoredSegments(session, workspace_id),
+            remote=StoredRemoteMembership(session),
+        )
         rows = compiler.rows(spec_of(segment, model.name), fields=fields)
     except BaseException:
         catalog.close()

@@ -167,25 +167,18 @@ def test_show_sql_breakdown_and_overlap(client: TestClient, seeded: dict[str, st
     assert client.post("/api/v1/segments/overlap", json={"segment_ids": ids[:1]}).status_code == 422
 
 
-def test_remote_segments_are_stored_and_explain_they_wait_for_a_refresh(
+def test_remote_segments_need_a_destination_of_the_workspace(
     client: TestClient, seeded: dict[str, str]
 ) -> None:
+    """The full remote flow (refresh, matching, activation) is in test_segments_remote.py."""
     model_id = _users_model_id(client)
     remote = {"destination_id": "01J0000000000000000000000", "remote_id": "42", "identifier_field": "email"}
-    created = client.post(
+    refused = client.post(
         "/api/v1/segments", json={"name": "Openers", "model_id": model_id, "type": "remote", "remote": remote}
     )
-    assert created.status_code == 201, created.text
-    assert created.json()["remote"] == remote
-    preview = client.get(f"/api/v1/segments/{created.json()['id']}/estimate")
-    assert preview.status_code == 422
-    assert "has no members yet" in preview.json()["detail"]
-    wrong = {**remote, "identifier_field": "fax"}
-    refused = client.post(
-        "/api/v1/segments", json={"name": "X", "model_id": model_id, "type": "remote", "remote": wrong}
-    )
-    assert refused.status_code == 422
-    assert "no field 'fax'" in refused.json()["detail"]
+    assert refused.status_code == 404
+    assert "destination" in refused.json()["detail"]
+    assert client.get("/api/v1/segments", params={"limit": 100}).json()["items"][-1]["name"] != "Openers"
 
 
 def test_materialize_needs_a_bookkeeping_schema(client: TestClient, seeded: dict[str, str]) -> None:

@@ -23,6 +23,8 @@ from sluice.schemas.segments import (
     MaterializeOut,
     OverlapOut,
     OverlapRequest,
+    RemotePlatformOut,
+    RemoteRefreshOut,
     SegmentCreate,
     SegmentDefinition,
     SegmentOut,
@@ -36,17 +38,20 @@ from sluice.segments.inflight import INFLIGHT_PREVIEWS
 from sluice.segments.materialize import materialize
 from sluice.segments.overlap import overlap
 from sluice.segments.preview import Preview, count, preview
+from sluice.segments.remote_refresh import RefreshTrigger, remote_source, request_refresh
+from sluice.segments.remote_sources import check_refresh_schedule, check_remote_source, platforms
 from sluice.segments.spec import SegmentSpec
 from sluice.segments.sql import segment_sql
 from sluice.store.scoped import get_scoped
 from sluice.store.tables.models import Model
-from sluice.store.tables.segments import Segment
+from sluice.store.tables.segments import RemoteRefresh, Segment
 from sluice.store.tables.sources import Source
 from sluice.warehouse.sources import source_config
 
 router = APIRouter(prefix="/segments", tags=["segments"])
 Reader = Annotated[Principal, Depends(require(Permission.SEGMENTS_READ))]
 Writer = Annotated[Principal, Depends(require(Permission.SEGMENTS_WRITE))]
+Runner = Annotated[Principal, Depends(require(Permission.ACTIVATIONS_RUN))]
 Columns = Annotated[list[str] | None, Query(description="Fields to show (default: every field).")]
 Now = Annotated[datetime | None, Query(description="Evaluation time for relative dates (default: now).")]
 
@@ -74,8 +79,14 @@ def list_segments(
     return Page(items=[SegmentOut.model_validate(row) for row in rows], next_cursor=cursor)
 
 
+@router.get("/remote-platforms", response_model=list[RemotePlatformOut])
+def remote_platforms(principal: Reader) -> list[dict[str, object]]:
+    """Destination types remote segments can read from, and why the others cannot."""
+    return platforms()
+
+
 @router.post("", response_model=SegmentOut, status_code=status.HTTP_201_CREATED)
-def create_segment(body: SegmentCreate, session: DbSession, principal: Writer) -> Segment:
+def create_segment(body: SegmentCreate, request: Request, session: DbSession, principal: Writer) -> Segment:
     model = get_scoped(session, Model, body.model_id, principal.workspace_id, "model")
     row = Segment(
         workspace_id=principal.workspace_id,
@@ -87,10 +98,15 @@ def create_segment(body: SegmentCreate, session: DbSession, principal: Writer) -
         if body.type == "conditions"
         else None,
         remote=body.remote.model_dump() if body.remote else None,
+        refresh_schedule=(
+            check_refresh_schedule(session, principal.workspace_id, body.refresh_schedule)
+            if body.type == "remote"
+            else None
+        ),
     )
     session.add(row)
     _flush_unique(session, body.name)
-    service.check_segment(session, principal.workspace_id, model, _spec(row, model))
+    _check(session, request, principal, row, model, reach_destination=True)
     return row
 
 
@@ -100,7 +116,9 @@ def get_segment(segment_id: str, session: DbSession, principal: Reader) -> Segme
 
 
 @router.patch("/{segment_id}", response_model=SegmentOut)
-def update_segment(segment_id: str, body: SegmentUpdate, session: DbSession, principal: Writer) -> Segment:
+def update_segment(
+    segment_id: str, body: SegmentUpdate, request: Request, session: DbSession, principal: Writer
+) -> Segment:
     row, model = _segment(session, principal, segment_id)
     if body.name is not None:
         row.name = body.name
@@ -108,11 +126,63 @@ def update_segment(segment_id: str, body: SegmentUpdate, session: DbSession, pri
         row.description = body.description
     if body.definition is not None:
         row.definition = body.definition.model_dump(mode="json")
+    remote_changed = body.remote is not None and body.remote.model_dump() != row.remote
     if body.remote is not None:
         row.remote = body.remote.model_dump()
-    service.check_segment(session, principal.workspace_id, model, _spec(row, model))
+    if body.refresh_schedule is not None:
+        if row.type != "remote":
+            raise InvalidInput("refresh_schedule is only for segments of type 'remote'")
+        row.refresh_schedule = check_refresh_schedule(session, principal.workspace_id, body.refresh_schedule)
+    _check(session, request, principal, row, model, reach_destination=remote_changed)
     _flush_unique(session, row.name)
     return row
+
+
+def _check(
+    session: DbSession,
+    request: Request,
+    principal: Principal,
+    row: Segment,
+    model: Model,
+    *,
+    reach_destination: bool,
+) -> None:
+    spec = _spec(row, model)
+    if spec.remote is not None:
+        check_remote_source(
+            session,
+            principal.workspace_id,
+            model,
+            spec.remote,
+            get_database(request).secrets,
+            reach_destination=reach_destination,
+        )
+    service.check_segment(session, principal.workspace_id, model, spec)
+
+
+@router.post("/{segment_id}/refresh", response_model=RemoteRefreshOut, status_code=status.HTTP_202_ACCEPTED)
+def refresh_segment(segment_id: str, session: DbSession, principal: Runner) -> RemoteRefresh:
+    """Queue a refresh of a remote segment's members (409 while one is queued or running)."""
+    row = _segment(session, principal, segment_id)[0]
+    who = principal.user_id or principal.token_id or "api"
+    return request_refresh(session, row, trigger=RefreshTrigger.MANUAL, requested_by=who)
+
+
+@router.get("/{segment_id}/refreshes", response_model=Page[RemoteRefreshOut])
+def list_refreshes(
+    segment_id: str,
+    session: DbSession,
+    principal: Reader,
+    params: Annotated[PageParams, Depends(page_params)],
+) -> Page[RemoteRefreshOut]:
+    """The refresh history of a remote segment, newest first."""
+    row = _segment(session, principal, segment_id)[0]
+    remote_source(row)
+    statement = select(RemoteRefresh).where(
+        RemoteRefresh.workspace_id == principal.workspace_id, RemoteRefresh.segment_id == row.id
+    )
+    rows, cursor = paginate(session, statement, RemoteRefresh.id, params, newest_first=True)
+    return Page(items=[RemoteRefreshOut.model_validate(r) for r in rows], next_cursor=cursor)
 
 
 @router.delete("/{segment_id}", status_code=status.HTTP_204_NO_CONTENT)
