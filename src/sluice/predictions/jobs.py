@@ -96,3 +96,28 @@ def execute_with_heartbeat(database: Database, settings: Settings, version_id: s
 def execute_queued(database: Database, settings: Settings, version_ids: list[str]) -> dict[str, str]:
     """Execute each queued version in turn; version id → final state."""
     return {version_id: execute_with_heartbeat(database, settings, version_id) for version_id in version_ids}
+
+
+_worker_lock = threading.Lock()
+_worker: threading.Thread | None = None
+
+
+def tick_in_background(database: Database, settings: Settings) -> threading.Thread | None:
+    """The job runtime's hook: a tick, then queued versions executed on one background thread.
+
+    Called by every scheduler pass; while this process is still executing earlier versions nothing
+    new is started (the next pass picks up what was queued meanwhile). The thread is returned when
+    one was started (tests join it).
+    """
+    global _worker  # one executor thread per process
+    with _worker_lock:
+        if _worker is not None and _worker.is_alive():
+            return None
+        queued = tick(database, settings)
+        if not queued:
+            return None
+        _worker = threading.Thread(
+            target=execute_queued, args=(database, settings, queued), name="sluice-predictions", daemon=True
+        )
+        _worker.start()
+        return _worker

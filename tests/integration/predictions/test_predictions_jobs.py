@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from sluice.core.errors import Conflict
 from sluice.core.settings import Settings
 from sluice.demo.models import seed_demo_models
 from sluice.demo.warehouse import build_demo_warehouse
-from sluice.predictions.jobs import LOST_MESSAGE, execute_queued, tick
+from sluice.jobs.runtime import JobRuntime
+from sluice.predictions.jobs import LOST_MESSAGE, tick
 from sluice.predictions.runs import queue_version
 from sluice.predictions.service import create_predictor
 from sluice.predictions.spec import PredictorConfig, PredictorKind
@@ -44,6 +46,19 @@ def predictor_id(sqlite_database: Database, tmp_path: Path) -> str:
         return predictor.id
 
 
+def _wait_until_finished(database: Database, version_id: str) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        with database.session() as session:
+            version = session.get(PredictorVersion, version_id)
+            assert version is not None
+            if version.state not in ("queued", "running"):
+                assert version.state == "succeeded", version.message
+                return
+        time.sleep(0.2)
+    raise AssertionError("the scheduled version did not finish")
+
+
 def test_a_due_schedule_queues_one_run_which_executes(
     sqlite_database: Database, settings: Settings, predictor_id: str
 ) -> None:
@@ -61,7 +76,9 @@ def test_a_due_schedule_queues_one_run_which_executes(
         assert predictor.next_run_at > now
         with pytest.raises(Conflict, match="already has a run queued"):
             queue_version(session, predictor)
-    assert execute_queued(sqlite_database, settings, queued) == {queued[0]: "succeeded"}
+    # The job runtime's scheduler pass executes it on a background thread.
+    JobRuntime(sqlite_database, settings).tick()
+    _wait_until_finished(sqlite_database, queued[0])
     with sqlite_database.session() as session:
         version = session.get(PredictorVersion, queued[0])
         assert version is not None
