@@ -249,7 +249,7 @@ class BrazeEmulator(Emulator):
             return JSONResponse({"message": "success", "deleted": deleted}, 201)
 
         @app.get("/custom_attributes")
-        def custom_attributes(request: Request) -> JSONResponse:
+        async def custom_attributes(request: Request) -> JSONResponse:
             names = sorted(self.custom_attributes)
             cursor = request.query_params.get("cursor")
             start = int(cursor) if cursor and cursor.isdigit() else 0
@@ -273,7 +273,7 @@ class BrazeEmulator(Emulator):
             return JSONResponse({"message": "success", "attributes": attributes}, headers=headers)
 
         @app.get("/events/list")
-        def events_list(request: Request) -> dict[str, Any]:
+        async def events_list(request: Request) -> dict[str, Any]:
             page = int(request.query_params.get("page", 0))
             size = self.page_size(EVENTS_PAGE, EVENTS_PAGE)
             names = sorted(self.event_names)

@@ -188,7 +188,7 @@ class BrevoEmulator(Emulator):
             return error(exc.status, exc.code, exc.message)
 
         @app.get("/v3/account")
-        def account() -> dict[str, Any]:
+        async def account() -> dict[str, Any]:
             return {
                 "email": "demo@sluice.example",
                 "firstName": "Demo",
@@ -198,7 +198,7 @@ class BrevoEmulator(Emulator):
             }
 
         @app.get("/v3/contacts/lists")
-        def lists(request: Request) -> dict[str, Any]:
+        async def lists(request: Request) -> dict[str, Any]:
             limit = self.page_size(int(request.query_params.get("limit", 10)), LISTS_PAGE)
             offset = int(request.query_params.get("offset", 0))
             every = sorted(self.lists.values(), key=lambda item: item.id)
@@ -217,11 +217,11 @@ class BrevoEmulator(Emulator):
             return {"id": item.id}
 
         @app.get("/v3/contacts/lists/{list_id}")
-        def one_list(list_id: str) -> dict[str, Any]:
+        async def one_list(list_id: str) -> dict[str, Any]:
             return self._list_json(self._blist(list_id))
 
         @app.get("/v3/contacts/lists/{list_id}/contacts")
-        def list_contacts(list_id: str, request: Request) -> dict[str, Any]:
+        async def list_contacts(list_id: str, request: Request) -> dict[str, Any]:
             item = self._blist(list_id)
             limit = self.page_size(int(request.query_params.get("limit", 50)), MEMBERS_PAGE)
             offset = int(request.query_params.get("offset", 0))
@@ -271,14 +271,14 @@ class BrevoEmulator(Emulator):
             return await change(list_id, request, False)
 
         @app.get("/v3/contacts/{identifier}")
-        def contact(identifier: str, request: Request) -> dict[str, Any]:
+        async def contact(identifier: str, request: Request) -> dict[str, Any]:
             found = self.find(identifier, request.query_params.get("identifierType", "email_id"))
             if found is None:
                 raise BrevoProblem(404, "document_not_found", NOT_FOUND)
             return self._contact_json(found)
 
         @app.delete("/v3/contacts/{identifier}", status_code=204)
-        def delete_contact(identifier: str, request: Request) -> Response:
+        async def delete_contact(identifier: str, request: Request) -> Response:
             found = self.find(identifier, request.query_params.get("identifierType", "email_id"))
             if found is None:
                 raise BrevoProblem(404, "document_not_found", NOT_FOUND)
@@ -295,7 +295,7 @@ class BrevoEmulator(Emulator):
             return {"processId": process.id}
 
         @app.get("/v3/processes/{process_id}")
-        def process_status(process_id: str) -> dict[str, Any]:
+        async def process_status(process_id: str) -> dict[str, Any]:
             process = self.processes.get(int(process_id)) if process_id.isdigit() else None
             if process is None:
                 raise BrevoProblem(404, "document_not_found", "Process does not exist")

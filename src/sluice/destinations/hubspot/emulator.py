@@ -195,7 +195,7 @@ class HubSpotEmulator(Emulator):
             return problem(exc.status, exc.category, exc.message)
 
         @app.get("/account-info/v3/details")
-        def details() -> dict[str, Any]:
+        async def details() -> dict[str, Any]:
             return {
                 "portalId": 62515,
                 "timeZone": "Europe/Paris",
@@ -204,7 +204,7 @@ class HubSpotEmulator(Emulator):
             }
 
         @app.get("/crm/v3/properties/{object_type}/{name}")
-        def property_info(object_type: str, name: str) -> dict[str, Any]:
+        async def property_info(object_type: str, name: str) -> dict[str, Any]:
             known = PROPERTIES.get(TYPE_IDS.get(object_type, object_type))
             if known is None or name not in known:
                 raise HubSpotProblem(404, "OBJECT_NOT_FOUND", f"Unable to find property {name}")
@@ -346,14 +346,14 @@ class HubSpotEmulator(Emulator):
             }
 
         @app.get("/crm/v3/lists/object-type-id/{type_id}/name/{name}")
-        def list_by_name(type_id: str, name: str) -> dict[str, Any]:
+        async def list_by_name(type_id: str, name: str) -> dict[str, Any]:
             for item in self.lists.values():
                 if item.name == name and item.object_type_id == type_id:
                     return {"list": self._list_json(item)}
             raise HubSpotProblem(404, "OBJECT_NOT_FOUND", f"List with name {name} does not exist.")
 
         @app.get("/crm/v3/lists/{list_id}")
-        def one_list(list_id: str) -> dict[str, Any]:
+        async def one_list(list_id: str) -> dict[str, Any]:
             return {"list": self._list_json(self._list(list_id))}
 
         async def change(list_id: str, request: Request, adding: bool) -> dict[str, Any]:
@@ -389,7 +389,7 @@ class HubSpotEmulator(Emulator):
             return await change(list_id, request, False)
 
         @app.get("/crm/v3/lists/{list_id}/memberships")
-        def memberships(list_id: str, request: Request) -> dict[str, Any]:
+        async def memberships(list_id: str, request: Request) -> dict[str, Any]:
             members = self._list(list_id).members
             size = self.page_size(int(request.query_params.get("limit", 100)), MEMBERSHIP_PAGE)
             after = request.query_params.get("after")

@@ -284,7 +284,7 @@ class KlaviyoEmulator(Emulator):
             return found
 
         @app.get("/api/accounts")
-        def accounts() -> JSONResponse:
+        async def accounts() -> JSONResponse:
             return ok(
                 {
                     "data": [
@@ -299,7 +299,7 @@ class KlaviyoEmulator(Emulator):
             )
 
         @app.get("/api/lists")
-        def lists(request: Request) -> JSONResponse:
+        async def lists(request: Request) -> JSONResponse:
             chosen = list(self.lists.values())
             parsed = parse_filter(request.query_params.get("filter"))
             if parsed:
@@ -321,7 +321,7 @@ class KlaviyoEmulator(Emulator):
             return ok({"data": self._list_json(created)}, 201)
 
         @app.get("/api/lists/{list_id}")
-        def one_list(list_id: str) -> JSONResponse:
+        async def one_list(list_id: str) -> JSONResponse:
             return ok({"data": self._list_json(klist(list_id))})
 
         async def relationship(list_id: str, request: Request, adding: bool) -> Response:
@@ -359,14 +359,14 @@ class KlaviyoEmulator(Emulator):
             return await relationship(list_id, request, False)
 
         @app.get("/api/lists/{list_id}/profiles")
-        def list_profiles(list_id: str, request: Request) -> JSONResponse:
+        async def list_profiles(list_id: str, request: Request) -> JSONResponse:
             members = [self.profiles[p] for p in sorted(klist(list_id).members) if p in self.profiles]
             page, links = self._page(request, members, PROFILE_PAGE, 20)
             fields = request.query_params.get("fields[profile]")
             return ok({"data": [self._profile_json(p, fields) for p in page], "links": links})
 
         @app.get("/api/profiles")
-        def profiles(request: Request) -> JSONResponse:
+        async def profiles(request: Request) -> JSONResponse:
             chosen = list(self.profiles.values())
             parsed = parse_filter(request.query_params.get("filter"))
             if parsed:
@@ -419,7 +419,7 @@ class KlaviyoEmulator(Emulator):
             return ok({"data": self._job_json(job)}, 202)
 
         @app.get("/api/profile-bulk-import-jobs/{job_id}")
-        def import_job(job_id: str) -> JSONResponse:
+        async def import_job(job_id: str) -> JSONResponse:
             job = self.jobs.get(job_id)
             if job is None:
                 return errors(404, "not_found", "Not found.", f"A job with id {job_id} does not exist.")
@@ -432,7 +432,7 @@ class KlaviyoEmulator(Emulator):
             return ok({"data": self._job_json(job)})
 
         @app.get("/api/profile-bulk-import-jobs/{job_id}/import-errors")
-        def import_errors(job_id: str, request: Request) -> JSONResponse:
+        async def import_errors(job_id: str, request: Request) -> JSONResponse:
             job = self.jobs.get(job_id)
             if job is None:
                 return errors(404, "not_found", "Not found.", f"A job with id {job_id} does not exist.")
