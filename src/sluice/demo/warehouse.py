@@ -32,6 +32,7 @@ from pathlib import Path
 import duckdb
 
 from sluice.demo import vocabulary as vocab
+from sluice.demo.identity_people import IDENTITY_TABLES, add_identity_tables
 from sluice.demo.sql_text import sql_list, weighted_case
 
 ProgressCallback = Callable[[str, float], None]
@@ -99,11 +100,13 @@ def build_demo_warehouse(
             con.execute("SET enable_progress_bar = false")
             generate(con, DemoSize(users), seed=seed, as_of=as_of, report=report)
             summary = summarize(con, str(path) if path is not None else _redact_url(url or ""))
+            # Identity resolution data (with ground truth); not part of the fingerprint above.
+            summary.table_counts.update(add_identity_tables(con, seed=seed))
             if url is not None:
                 from sluice.demo.postgres_load import copy_tables_to_postgres
 
                 report("loading into PostgreSQL", 0.9)
-                copy_tables_to_postgres(con, url, TABLES, scratch=Path(scratch))
+                copy_tables_to_postgres(con, url, (*TABLES, *IDENTITY_TABLES), scratch=Path(scratch))
     summary.seconds = time.perf_counter() - started
     report("done", 1.0)
     return summary

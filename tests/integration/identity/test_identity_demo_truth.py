@@ -9,7 +9,6 @@ import duckdb
 import pytest
 
 from sluice.bench.identity import Score, bench_spec, run_and_score
-from sluice.demo.identity_people import add_identity_tables
 from sluice.demo.warehouse import build_demo_warehouse
 from sluice.identity.engine import RunResult
 
@@ -17,9 +16,8 @@ from sluice.identity.engine import RunResult
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("idr-demo") / "demo.duckdb"
-    build_demo_warehouse(users=1000, seed=42, path=path, as_of=date(2026, 1, 15))
-    with duckdb.connect(str(path)) as con:
-        add_identity_tables(con, seed=42)
+    summary = build_demo_warehouse(users=1000, seed=42, path=path, as_of=date(2026, 1, 15))
+    assert summary.table_counts["crm_contacts"] > 500  # the demo generator adds the identity tables
     return path
 
 
