@@ -30,12 +30,18 @@ from sluice.sync.runs import RunRequest, request_run
 COMPLETED = "status = 'completed'"
 
 
+@pytest.fixture(scope="module")
+def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("predictions") / "demo.duckdb"
+    build_demo_warehouse(users=2000, seed=42, path=path, as_of=date.today())
+    return path
+
+
 @pytest.fixture
 def demo(
-    client: TestClient, settings: Settings, sqlite_database: Database, tmp_path: Path
+    client: TestClient, settings: Settings, sqlite_database: Database, demo_file: Path
 ) -> Iterator[tuple[DemoWorkspace, BackgroundEmulators, Path]]:
-    warehouse = tmp_path / "demo.duckdb"
-    build_demo_warehouse(users=2000, seed=42, path=warehouse, as_of=date.today())
+    warehouse = demo_file
     with BackgroundEmulators(contacts=demo_contacts(warehouse)) as emulators:
         workspace = seed_demo_workspace(sqlite_database, warehouse=warehouse, emulators_url=emulators.url)
         yield workspace, emulators, warehouse
@@ -176,7 +182,7 @@ def test_predictions_beat_baselines_and_drive_a_segment_and_an_activation(
 def test_a_second_run_repoints_the_fields_and_keeps_the_history(
     client: TestClient, demo: tuple[DemoWorkspace, BackgroundEmulators, Path]
 ) -> None:
-    first = _train(client, "Churn", "churn", purchase_filter=COMPLETED, horizon_days=60)
+    first = _train(client, "Recommendations", "recommendations", top_n=3)
     predictor_id = client.get("/api/v1/predictors").json()["items"][0]["id"]
     second = client.post(f"/api/v1/predictors/{predictor_id}/versions").json()
     versions = client.get(f"/api/v1/predictors/{predictor_id}/versions").json()["items"]
@@ -185,16 +191,20 @@ def test_a_second_run_repoints_the_fields_and_keeps_the_history(
     assert versions[0]["id"] == second["id"]
     assert versions[1]["metrics"] == first["metrics"]  # history keeps its metrics
     users = client.get(f"/api/v1/models/{_users_model_id(client)}").json()
-    calc = next(f["calculation"] for f in users["fields"] if f["name"] == "churn_score")
+    calc = next(f["calculation"] for f in users["fields"] if f["name"] == "recommended_products")
     assert calc["version_id"] == second["id"]
-    # Another predictor may not take the same field names.
-    clash = client.post(
-        "/api/v1/predictors",
-        json={"name": "Other churn", "kind": "churn", "model_id": _users_model_id(client)},
-    )
+    # Two predictors may not write the same fields.
+    body = {"name": "Churn", "kind": "churn", "model_id": _users_model_id(client)}
+    assert client.post("/api/v1/predictors", json=body).status_code == 201
+    clash = client.post("/api/v1/predictors", json={**body, "name": "Other churn"})
     assert clash.status_code == 409
     assert "already writes field 'churn_" in clash.json()["detail"]
+    renamed = client.post(
+        "/api/v1/predictors", json={**body, "name": "Other churn", "config": {"field_name": "email"}}
+    )
+    assert renamed.status_code == 409
+    assert "already has a field 'email'" in renamed.json()["detail"]
     # Deleting the predictor removes its fields.
     assert client.delete(f"/api/v1/predictors/{predictor_id}").status_code == 204
     users = client.get(f"/api/v1/models/{_users_model_id(client)}").json()
-    assert "churn_score" not in {f["name"] for f in users["fields"]}
+    assert "recommended_products" not in {f["name"] for f in users["fields"]}
