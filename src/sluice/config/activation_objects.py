@@ -8,9 +8,9 @@ Secrets are compared after decryption and never printed.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,8 +20,10 @@ from sluice.core.errors import InvalidInput, NotFound
 from sluice.destinations import registry
 from sluice.destinations import service as destination_service
 from sluice.schemas.activations import ActivationBase, ActivationCreate, ActivationUpdate
+from sluice.schemas.schedules import SCHEDULE_ADAPTER, parse_schedule
 from sluice.schemas.segments import SegmentDefinition
 from sluice.segments import service as segment_service
+from sluice.segments.remote_sources import check_refresh_schedule, check_remote_source
 from sluice.segments.service import spec_of
 from sluice.store.tables.activations import Activation
 from sluice.store.tables.destinations import Destination
@@ -46,15 +48,39 @@ class DestinationDoc(BaseModel):
     activation_defaults: dict[str, Any] | None = None
 
 
+class RemoteDoc(BaseModel):
+    """Where a remote segment's members come from: a destination by name and the remote object."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    destination: str = Field(description="Name of the destination the members are read from.")
+    remote_id: str = Field(min_length=1, description="The segment's (tag's, list's…) id in the destination.")
+    identifier_field: str = Field(description="Field of the model holding the shared identifier.")
+    remote_kind: str | None = None
+    remote_identifier: Literal["email", "external_id", "platform_id", "phone"] = "email"
+
+
 class SegmentDoc(BaseModel):
-    """A condition segment in the file (the API's definition shape), over a model named ``model``."""
+    """A segment in the file over a model named ``model``: a condition tree (the API's definition
+    shape), or with ``type: remote`` a remote segment (``remote`` and ``refresh_schedule``)."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: str
     model: str = Field(description="Name of the parent model.")
     description: str = ""
+    type: Literal["conditions", "remote"] = "conditions"
     definition: SegmentDefinition = Field(default_factory=SegmentDefinition)
+    remote: RemoteDoc | None = None
+    refresh_schedule: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _matches_type(self) -> SegmentDoc:
+        if (self.type == "remote") != (self.remote is not None):
+            raise ValueError("a segment has remote exactly when its type is 'remote'")
+        if self.type == "conditions" and self.refresh_schedule is not None:
+            raise ValueError("refresh_schedule is only for remote segments")
+        return self
 
 
 class ActivationDoc(ActivationBase):
@@ -120,10 +146,60 @@ def destination_changes(
     return [Change(DESTINATIONS, "update", "destination", doc.name, ", ".join(differences), write)]
 
 
+def _remote_of(session: Session, workspace_id: str, doc: SegmentDoc) -> dict[str, Any] | None:
+    """The stored form of a remote source (destination id resolved by name)."""
+    if doc.remote is None:
+        return None
+    destination = _by_name(session, Destination, workspace_id, doc.remote.destination)
+    return {
+        "destination_id": destination.id if destination is not None else "",
+        **doc.remote.model_dump(mode="json", exclude={"destination"}),
+    }
+
+
+def _normal_schedule(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A schedule as the store keeps it (defaults filled in), for comparison; None stays None."""
+    if value is None:
+        return None
+    try:
+        normal: dict[str, Any] = SCHEDULE_ADAPTER.dump_python(
+            parse_schedule(value), mode="json", exclude_none=True
+        )
+    except ValidationError:
+        return value  # reported with its reasons when the change is applied
+    return normal
+
+
+def _with_segment_ids(session: Session, workspace_id: str, node: Any) -> Any:
+    """A definition whose membership conditions may name segments: names become ids."""
+    if isinstance(node, list):
+        return [_with_segment_ids(session, workspace_id, item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    resolved = {key: _with_segment_ids(session, workspace_id, value) for key, value in node.items()}
+    if resolved.get("kind") == "segment" and isinstance(resolved.get("segment_id"), str):
+        named = _by_name(session, Segment, workspace_id, resolved["segment_id"])
+        if named is not None:
+            resolved["segment_id"] = named.id
+    return resolved
+
+
 def segment_changes(session: Session, workspace_id: str, doc: SegmentDoc) -> list[Change]:
-    """Changes for one condition segment (checked against its model when applied)."""
-    definition = doc.definition.model_dump(mode="json")
+    """Changes for one segment (checked against its model, and its destination, when applied).
+
+    Membership conditions may name another segment (``segment_id: <name>``) instead of its id.
+    """
     row = _by_name(session, Segment, workspace_id, doc.name)
+
+    def definition_in(session: Session, workspace_id: str) -> dict[str, Any] | None:
+        if doc.type != "conditions":
+            return None
+        resolved: dict[str, Any] = _with_segment_ids(
+            session, workspace_id, doc.definition.model_dump(mode="json")
+        )
+        return resolved
+
+    definition = definition_in(session, workspace_id)
 
     def write(ctx: ApplyContext) -> None:
         model = _by_name(ctx.session, Model, ctx.workspace_id, doc.model)
@@ -131,29 +207,42 @@ def segment_changes(session: Session, workspace_id: str, doc: SegmentDoc) -> lis
             raise NotFound(f"segment {doc.name!r}: model {doc.model!r} not found")
         target = _by_name(ctx.session, Segment, ctx.workspace_id, doc.name)
         if target is None:
-            target = Segment(
-                workspace_id=ctx.workspace_id, name=doc.name, model_id=model.id, type="conditions"
-            )
+            target = Segment(workspace_id=ctx.workspace_id, name=doc.name, model_id=model.id, type=doc.type)
             ctx.session.add(target)
         target.description = doc.description
-        target.definition = definition
+        target.definition = definition_in(ctx.session, ctx.workspace_id)
+        remote = _remote_of(ctx.session, ctx.workspace_id, doc)
+        if doc.remote is not None and remote is not None and not remote["destination_id"]:
+            raise NotFound(f"segment {doc.name!r}: destination {doc.remote.destination!r} not found")
+        target.remote = remote
+        target.refresh_schedule = (
+            check_refresh_schedule(ctx.session, ctx.workspace_id, doc.refresh_schedule)
+            if doc.type == "remote"
+            else None
+        )
         ctx.session.flush()
-        segment_service.check_segment(ctx.session, ctx.workspace_id, model, spec_of(target, model.name))
+        spec = spec_of(target, model.name)
+        if spec.remote is not None:
+            check_remote_source(ctx.session, ctx.workspace_id, model, spec.remote, ctx.box)
+        segment_service.check_segment(ctx.session, ctx.workspace_id, model, spec)
 
     if row is None:
-        return [Change(SEGMENTS, "create", "segment", doc.name, f"over {doc.model}", write)]
+        return [Change(SEGMENTS, "create", "segment", doc.name, f"{doc.type} over {doc.model}", write)]
     model = session.get(Model, row.model_id)
     if model is not None and model.name != doc.model:
         raise InvalidInput(f"segment {doc.name!r}: its model cannot change ({model.name} → {doc.model})")
-    if row.type != "conditions":
+    if row.type != doc.type:
         raise InvalidInput(
-            f"segment {doc.name!r} is a {row.type} segment; the file describes condition segments"
+            f"segment {doc.name!r} is a {row.type} segment; its type cannot change to {doc.type}"
         )
+    wanted_schedule = _normal_schedule(doc.refresh_schedule) if doc.type == "remote" else None
     differences = [
         name
         for name, now, wanted in (
             ("description", row.description, doc.description),
             ("definition", row.definition, definition),
+            ("remote", row.remote, _remote_of(session, workspace_id, doc)),
+            ("refresh_schedule", row.refresh_schedule, wanted_schedule),
         )
         if now != wanted
     ]

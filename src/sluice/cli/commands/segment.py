@@ -1,4 +1,5 @@
-"""``sluice segment``: list segments, preview them, count them, show their SQL, compare overlaps."""
+"""``sluice segment``: list segments, preview them, count them, show their SQL, compare overlaps,
+refresh remote segments and show their refresh history."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-segment_app = typer.Typer(help="Segments: preview, count, SQL, overlap.", no_args_is_help=True)
+segment_app = typer.Typer(
+    help="Segments: preview, count, SQL, overlap, remote refresh.", no_args_is_help=True
+)
 WORKSPACE = typer.Option("default", help="Workspace slug.")
 NOW = typer.Option(None, "--now", help="Evaluation time, ISO 8601 (default: now, UTC).")
 console = Console()
@@ -49,6 +52,81 @@ def _opened(workspace: str, names: list[str], now: str | None) -> Iterator[tuple
         specs = [resolver.get(row.id) for row in rows]
         with open_compiler(session, workspace_id, model, secrets=database.secrets, now=moment) as compiler:
             yield compiler, specs
+
+
+def _segment_row(session: Any, workspace_id: str, name: str) -> Any:
+    from sqlalchemy import select
+
+    from sluice.core.errors import NotFound
+    from sluice.store.tables.segments import Segment
+
+    row = session.scalar(select(Segment).where(Segment.workspace_id == workspace_id, Segment.name == name))
+    if row is None:
+        raise NotFound(f"segment {name!r} not found")
+    return row
+
+
+@segment_app.command("refresh")
+def refresh_segment(
+    name: str = typer.Argument(..., help="Remote segment name."), workspace: str = WORKSPACE
+) -> None:
+    """Read a remote segment's members from its destination now, and print the refresh's counts."""
+    from sluice.cli.context import startup
+    from sluice.config.plan import workspace_id_of
+    from sluice.segments.remote_refresh import RefreshTrigger, execute_refresh, request_refresh
+    from sluice.store.tables.segments import RemoteRefresh
+
+    settings, database = startup()
+    with database.session() as session:
+        row = _segment_row(session, workspace_id_of(session, workspace), name)
+        refresh_id = request_refresh(session, row, trigger=RefreshTrigger.MANUAL, requested_by="cli").id
+    execute_refresh(database, settings, refresh_id, worker="cli")
+    with database.session() as session:
+        refresh = session.get(RemoteRefresh, refresh_id)
+        assert refresh is not None
+        typer.echo(_refresh_line(refresh))
+        if refresh.unmatched_sample:
+            typer.echo(f"  unmatched ids (sample): {', '.join(refresh.unmatched_sample)}")
+        if refresh.state != "succeeded":
+            raise typer.Exit(1)
+
+
+@segment_app.command("refreshes")
+def list_refreshes(
+    name: str = typer.Argument(..., help="Remote segment name."),
+    limit: int = typer.Option(10, min=1, max=500),
+    workspace: str = WORKSPACE,
+) -> None:
+    """The refresh history of a remote segment, newest first."""
+    from sqlalchemy import select
+
+    from sluice.cli.context import startup
+    from sluice.config.plan import workspace_id_of
+    from sluice.store.tables.segments import RemoteRefresh
+
+    _, database = startup()
+    with database.session() as session:
+        row = _segment_row(session, workspace_id_of(session, workspace), name)
+        refreshes = session.scalars(
+            select(RemoteRefresh)
+            .where(RemoteRefresh.segment_id == row.id)
+            .order_by(RemoteRefresh.id.desc())
+            .limit(limit)
+        )
+        for refresh in refreshes:
+            typer.echo(_refresh_line(refresh))
+
+
+def _refresh_line(refresh: Any) -> str:
+    when = refresh.created_at.strftime("%Y-%m-%d %H:%M:%S")
+    if refresh.state != "succeeded":
+        return f"{when} {refresh.id} {refresh.state:<9} {refresh.error or ''}"
+    seconds = (refresh.finished_at - refresh.started_at).total_seconds()
+    return (
+        f"{when} {refresh.id} succeeded read={refresh.ids_read:,} matched={refresh.ids_matched:,} "
+        f"unmatched={refresh.ids_unmatched:,} rows={refresh.rows:,} storage={refresh.storage} "
+        f"in {seconds:.1f}s"
+    )
 
 
 @segment_app.command("list")
