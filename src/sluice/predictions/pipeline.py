@@ -35,16 +35,20 @@ class RunResult:
 
 
 def output_fields(kind: PredictorKind, config: PredictorConfig) -> dict[str, tuple[str, str]]:
-    """Fields a predictor adds to the users model: name → (scores column, field type)."""
+    """Fields a predictor adds to the users model: name → (scores column, field type).
+
+    ``field_name`` renames the main field and, for churn and LTV, prefixes the decile field
+    (``<field_name>_decile``), so two predictors of one kind can live on the same model.
+    """
     if kind == PredictorKind.CHURN:
         return {
             config.field_name or "churn_score": ("score", "float"),
-            "churn_decile": ("decile", "integer"),
+            f"{config.field_name}_decile" if config.field_name else "churn_decile": ("decile", "integer"),
         }
     if kind == PredictorKind.LTV:
         return {
             config.field_name or f"ltv_{config.horizon_days}d": ("score", "float"),
-            "ltv_decile": ("decile", "integer"),
+            f"{config.field_name}_decile" if config.field_name else "ltv_decile": ("decile", "integer"),
         }
     return {config.field_name or "recommended_products": ("products", "string")}
 

@@ -8,9 +8,10 @@ Evaluation on a time split: history before ``now - N``, truth = products bought 
 by users who had bought before; precision@k and recall@k against a popularity baseline (the k most
 bought products before the split, minus the user's own when exclusion is on).
 
-Why not ALS (``implicit``): it installs from wheels, but co-occurrence runs where the data is (one SQL
-query, no purchase matrix in Python), is explainable, and already beats popularity on the demo; ALS
-would bring the whole user-by-item matrix into the worker. It can be added as a second method.
+Why not ALS (``implicit``): it installs from wheels and is fast, but on the demo's time split
+(20 000 users) ALS scored precision@10 0.10 against 0.12 for co-occurrence (more factors did
+worse), and it would bring the user-by-item matrix into the worker, where co-occurrence is one SQL
+query in the warehouse. See docs/predictions.md; ALS can be added as a second method here.
 """
 
 from __future__ import annotations
