@@ -115,6 +115,25 @@ async def test_braze_subscription_groups_are_set_50_users_at_a_time_and_reverted
     await connector.aclose()
 
 
+async def test_braze_segments_array_keeps_each_segment_as_one_value() -> None:
+    harness = Harness.of("braze")
+    connector = harness.connect()
+    people = harness.contacts(range(4))
+    vip = await target(connector, TargetSpec("segments_array", "VIP France"))
+    churn = await target(connector, TargetSpec("segments_array", "Churn risk"))
+    assert (vip.id, vip.parent_id) == ("vip_france", "sluice_segments")
+    await send(connector, vip, [Op(OpKind.ADD, p, p) for p in people])
+    await send(connector, churn, [Op(OpKind.ADD, p, p) for p in people[:2]])
+    await send(connector, vip, [Op(OpKind.REMOVE, p, p) for p in people[:1]])
+    assert harness.emulator.members(vip) == set(people[1:])
+    assert harness.emulator.members(churn) == set(people[:2])
+    user = harness.emulator.find("email", people[0])  # type: ignore[attr-defined]
+    assert user.attributes["sluice_segments"] == ["churn_risk"]
+    sent = next(r.body for r in harness.emulator.requests if r.path == "/users/track")
+    assert sent["attributes"][0]["sluice_segments"] == {"add": ["vip_france"]}
+    await connector.aclose()
+
+
 async def test_braze_emulator_refuses_more_than_75_attribute_objects() -> None:
     harness = Harness.of("braze")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=harness.emulator.app)) as http:

@@ -25,6 +25,12 @@ class BrazeConfig(DestinationConfig):
         description="Prefix of the boolean custom attribute that marks members of a segment "
         "(sluice_<segment name>).",
     )
+    segments_array_attribute: str = Field(
+        default="sluice_segments",
+        min_length=1,
+        max_length=255,
+        description="Array custom attribute listing the segments a user is in (target kind segments_array).",
+    )
     create_users: bool = Field(
         default=True,
         description="Upserts and events create Braze profiles for users that do not exist yet (Braze's "

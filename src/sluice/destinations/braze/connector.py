@@ -41,6 +41,7 @@ from sluice.destinations.sdk import (
 )
 
 ATTRIBUTE = "attribute"
+SEGMENTS_ARRAY = "segments_array"
 USERS = "users"
 EVENT = "event"
 SUBSCRIPTION_GROUP = "subscription_group"
@@ -98,7 +99,7 @@ class BrazeConnector(Connector):
     )
     capabilities = Capabilities(
         services=frozenset({Service.MEMBERSHIP, Service.UPSERT, Service.EVENTS, Service.CONSENT}),
-        target_kinds=frozenset({ATTRIBUTE, USERS, EVENT, SUBSCRIPTION_GROUP}),
+        target_kinds=frozenset({ATTRIBUTE, SEGMENTS_ARRAY, USERS, EVENT, SUBSCRIPTION_GROUP}),
         identifiers=frozenset(ID_FIELD),
         batch_size=TRACK_LIMIT,
         concurrency=8,
@@ -155,8 +156,8 @@ class BrazeConnector(Connector):
     async def list_targets(self, kind: str | None = None, cursor: str | None = None) -> TargetPage:
         if kind == USERS:
             return TargetPage([Target(USERS, USERS, "Braze user profiles")])
-        if kind == SUBSCRIPTION_GROUP:
-            return TargetPage([])  # Braze lists subscription groups only in its dashboard
+        if kind in (SUBSCRIPTION_GROUP, SEGMENTS_ARRAY):
+            return TargetPage([])  # Braze lists neither subscription groups nor array values by API
         if kind == EVENT:
             page = int(cursor or 0)
             response = await self._call("GET", "/events/list", params={"page": page})
@@ -184,6 +185,13 @@ class BrazeConnector(Connector):
             if not spec.id:
                 raise ConfigError("pick the Braze subscription group by its id (Subscription Groups page)")
             return Target(SUBSCRIPTION_GROUP, spec.id, spec.name or spec.id)
+        if spec.kind == SEGMENTS_ARRAY:
+            value = spec.id or attribute_name("", spec.name)
+            if not value:
+                raise ConfigError("name the segment to list in the Braze array attribute")
+            return Target(
+                SEGMENTS_ARRAY, value, spec.name or value, parent_id=self.config.segments_array_attribute
+            )
         if spec.kind != ATTRIBUTE:
             raise ConfigError(f"Braze has no target kind {spec.kind!r}")
         # Braze creates a custom attribute on its first write: nothing to create up front.
@@ -198,6 +206,7 @@ class BrazeConnector(Connector):
         kind = ops[0].kind
         allowed = {
             ATTRIBUTE: (OpKind.ADD, OpKind.REMOVE),
+            SEGMENTS_ARRAY: (OpKind.ADD, OpKind.REMOVE),
             USERS: (OpKind.UPSERT, OpKind.CLEAR, OpKind.DELETE),
             EVENT: (OpKind.EVENT,),
             SUBSCRIPTION_GROUP: (OpKind.CONSENT_SET, OpKind.CONSENT_REVERT),
@@ -222,6 +231,11 @@ class BrazeConnector(Connector):
 
     def _attributes(self, target: Target, op: Op) -> dict[str, Any]:
         body = self._who(target, op)
+        if op.kind in (OpKind.ADD, OpKind.REMOVE) and target.kind == SEGMENTS_ARRAY:
+            array = target.parent_id or self.config.segments_array_attribute
+            body[array] = {"add" if op.kind is OpKind.ADD else "remove": [target.id]}
+            body["_update_existing_only"] = True
+            return body
         if op.kind in (OpKind.ADD, OpKind.REMOVE):
             body[target.id] = op.kind is OpKind.ADD
             body["_update_existing_only"] = True  # membership never creates users

@@ -303,6 +303,13 @@ class BrazeEmulator(Emulator):
         return TargetSpec(kind="attribute", name="Sluice conformance")
 
     def members(self, target: Target) -> set[str]:
+        if target.kind == "segments_array":
+            array = target.parent_id or "sluice_segments"
+            return {
+                u.email or u.external_id or u.braze_id
+                for u in self.users
+                if target.id in (u.attributes.get(array) or [])
+            }
         return {
             u.email or u.external_id or u.braze_id for u in self.users if u.attributes.get(target.id) is True
         }
