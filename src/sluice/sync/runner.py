@@ -22,7 +22,7 @@ from sluice.core.asyncio_bridge import run_sync
 from sluice.core.errors import SluiceError
 from sluice.core.logging import bind_context, get_logger
 from sluice.core.settings import Settings
-from sluice.destinations.sdk import Target
+from sluice.destinations.sdk import Service, Target
 from sluice.schemas.activations import DiffMode
 from sluice.store.db import Database
 from sluice.store.tables.activations import Activation, Run
@@ -200,7 +200,10 @@ async def _pipeline(
                 dry_run=facts.dry_run,
             )
             remote_members = None
-            if facts.full_refresh and not facts.dry_run:
+            # Upserts and events own no membership to reconcile: their full refresh resends every
+            # row (reading "members" of a whole contact base and clearing strays would be wrong).
+            reconciles = resolved.service in (Service.MEMBERSHIP, Service.CONSENT)
+            if facts.full_refresh and not facts.dry_run and reconciles:
                 remote_members = await delivery.prepare_full_refresh()
             result = await run_pipeline(
                 inputs,

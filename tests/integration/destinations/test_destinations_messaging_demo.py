@@ -26,7 +26,7 @@ from sluice.destinations.sdk import IdentifierKind, Target
 from sluice.store.db import Database
 from sluice.store.tables.activations import Activation, Run
 from sluice.sync.runner import execute_run
-from sluice.sync.runs import request_run
+from sluice.sync.runs import RunRequest, request_run
 
 LISTS = {"iterable": "Newsletter → Iterable", "sendgrid": "Cart abandoners → SendGrid"}
 UPSERTS = {
@@ -43,11 +43,11 @@ class Demo:
     emulators: BackgroundEmulators
     workspace: DemoWorkspace
 
-    def run(self, name: str) -> Run:
+    def run(self, name: str, *, full_refresh: bool = False) -> Run:
         with self.database.session() as session:
             activation = session.get(Activation, self.workspace.activations[name])
             assert activation is not None
-            run_id = request_run(session, activation).id
+            run_id = request_run(session, activation, RunRequest(full_refresh=full_refresh)).id
         execute_run(self.database, self.settings, run_id, worker="test")
         with self.database.session() as session:
             run = session.get(Run, run_id)
@@ -119,3 +119,9 @@ def upsert_sends_changes_then_clears_a_leaver(
     records = emulator.records(target)
     assert str(records[renamed]["name"]).startswith(f"{destination} "), destination
     assert not records[leaver].get("tier"), destination  # cleared, the record itself stays
+    before = len(emulator.requests)
+    refreshed = demo.run(name, full_refresh=True)  # an upsert's full refresh resends its audience
+    assert refreshed.state == "succeeded", (destination, refreshed.error)
+    assert refreshed.counts["delivered"] == refreshed.counts["audience"] == delivered - 1, destination
+    searched = [r.body for r in list(emulator.requests)[before:] if r.path == "/contacts/search"]
+    assert all("segment_id" not in str(body) for body in searched), "no members read for an upsert"
