@@ -93,6 +93,8 @@ class IterableEmulator(Emulator):
     def __init__(self, *, limit_per_second: int = 10, **kwargs: Any) -> None:
         self.api_key = API_KEY
         self.users: list[User] = []
+        self._by_email: dict[str, int] = {}  # lowercased email → index in users
+        self._by_user_id: dict[str, int] = {}
         self.lists: dict[int, tuple[str, set[int]]] = {}  # id → (name, user indexes)
         self.field_types: dict[str, str] = {"loyaltyPoints": "number"}
         self.limit_per_second = limit_per_second
@@ -124,13 +126,18 @@ class IterableEmulator(Emulator):
 
     def find(self, subscriber: dict[str, Any]) -> int | None:
         email, user_id = subscriber.get("email"), subscriber.get("userId")
-        for index, user in enumerate(self.users):
-            if user_id is not None and (subscriber.get("preferUserId") or not email):
-                if user.user_id == user_id:
-                    return index
-            elif email is not None and (user.email or "").lower() == str(email).lower():
-                return index
-        return None
+        if user_id is not None and (subscriber.get("preferUserId") or not email):
+            return self._by_user_id.get(str(user_id))
+        return self._by_email.get(str(email).lower()) if email is not None else None
+
+    def _add(self, user: User) -> int:
+        self.users.append(user)
+        index = len(self.users) - 1
+        if user.email:
+            self._by_email[user.email.lower()] = index
+        if user.user_id:
+            self._by_user_id[user.user_id] = index
+        return index
 
     def _invalid(self, subscriber: dict[str, Any]) -> bool:
         email = subscriber.get("email")
@@ -139,8 +146,7 @@ class IterableEmulator(Emulator):
         return not str(subscriber.get("userId") or "").strip()
 
     def _create(self, subscriber: dict[str, Any]) -> int:
-        self.users.append(User(subscriber.get("email"), subscriber.get("userId")))
-        return len(self.users) - 1
+        return self._add(User(subscriber.get("email"), subscriber.get("userId")))
 
     def _bulk_update(self, users: list[dict[str, Any]]) -> dict[str, Any]:
         result = _Result()
@@ -249,6 +255,9 @@ class IterableEmulator(Emulator):
         index = self.find(subscriber)
         if index is None:
             return iterable_error(400, "BadParams", "User does not exist")
+        gone = self.users[index]
+        self._by_email.pop((gone.email or "").lower(), None)
+        self._by_user_id.pop(gone.user_id or "", None)
         self.users[index] = User(None, None)  # keep indexes stable; the user is gone
         for _, members in self.lists.values():
             members.discard(index)
@@ -263,10 +272,9 @@ class IterableEmulator(Emulator):
     # -- conformance hooks ---------------------------------------------------------------------
 
     def seed_contacts(self, identifiers: Iterable[str]) -> None:
-        known = {(u.email or "").lower() for u in self.users}
         for email in identifiers:
-            if email.lower() not in known:
-                self.users.append(User(email, f"ext-{email.split('@')[0]}"))
+            if email.lower() not in self._by_email:
+                self._add(User(email, f"ext-{email.split('@')[0]}"))
 
     def connector_config(self, base_url: str, *, valid: bool = True) -> dict[str, Any]:
         return {"api_key": self.api_key if valid else "wrong-key", "base_url": f"{base_url.rstrip('/')}/api"}

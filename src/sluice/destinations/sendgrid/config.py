@@ -17,6 +17,11 @@ class SendGridConfig(DestinationConfig):
         default=False,
         description="List exports create contacts SendGrid does not know yet (off: such rows are rejected).",
     )
+    requests_per_second: float = Field(
+        default=10.0,
+        gt=0,
+        description="Pace of API calls (SendGrid also reports its limits in X-RateLimit headers).",
+    )
     job_timeout_seconds: float = Field(
         default=900.0,
         ge=10,

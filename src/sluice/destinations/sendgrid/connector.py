@@ -123,6 +123,10 @@ class SendGridConnector(Connector):
 
     rate_headers = staticmethod(RateHeaders.from_x_ratelimit)
 
+    @classmethod
+    def rate_limit_for(cls, config: SendGridConfig) -> RateLimit:
+        return RateLimit(config.requests_per_second, 1.0)
+
     @property
     def _polling(self) -> JobPolling:
         return JobPolling(timeout=self.config.job_timeout_seconds)
