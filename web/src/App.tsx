@@ -25,9 +25,12 @@ import { AuditLogPage, MembersPage, TokensPage } from "./pages/settings/Settings
 import { ModelsPage } from "./pages/models/ModelsPage";
 import { PredictionsPage } from "./pages/predictions/PredictionsPage";
 import { SegmentsPage } from "./pages/segments/SegmentsPage";
+import { RemoteSegmentFormPage } from "./pages/remote/RemoteSegmentFormPage";
+import { RemoteSegmentPage } from "./pages/remote/RemoteSegmentPage";
+import { RemoteSegmentsPage } from "./pages/remote/RemoteSegmentsPage";
 
 /** Pages built so far; every other navigation item shows a PendingPage. */
-const BUILT = new Set(["/sources", "/models", "/segments", "/destinations", "/activations", "/runs", "/settings/members", "/settings/tokens", "/settings/audit-log", "/predictions"]);
+const BUILT = new Set(["/sources", "/models", "/segments", "/destinations", "/activations", "/runs", "/settings/members", "/settings/tokens", "/settings/audit-log", "/remote-segments", "/predictions"]);
 
 export function App() {
   const session = useSession();
@@ -70,6 +73,9 @@ export function App() {
         <Route path="activations/:activationId/edit" element={<ActivationEditPage />} />
         <Route path="runs" element={<RunsPage />} />
         <Route path="runs/:runId" element={<RunDetailPage />} />
+        <Route path="remote-segments" element={<RemoteSegmentsPage />} />
+        <Route path="remote-segments/new" element={<RemoteSegmentFormPage />} />
+        <Route path="remote-segments/:segmentId" element={<RemoteSegmentPage />} />
         <Route path="predictions" element={<PredictionsPage />} />
         {ALL_NAV_ITEMS.filter((item) => !BUILT.has(item.to)).map((item) => (
           <Route key={item.to} path={`${item.to.slice(1)}/*`} element={<PendingPage item={item} />} />

@@ -41,7 +41,7 @@ export const NAVIGATION: NavSection[] = [
       { label: "Destinations", to: "/destinations", icon: IconSend, needs: "GET /destinations" },
       { label: "Activations", to: "/activations", icon: IconBolt, needs: "GET /activations" },
       { label: "Runs", to: "/runs", icon: IconHistory, needs: "GET /runs" },
-      { label: "Remote segments", to: "/remote-segments", icon: IconCloudDownload, needs: "GET /remote-segments" },
+      { label: "Remote segments", to: "/remote-segments", icon: IconCloudDownload, needs: "GET /segments/remote-platforms" },
       { label: "Identity", to: "/identity", icon: IconFingerprint, needs: "GET /identity/graphs" },
       { label: "Predictions", to: "/predictions", icon: IconBrain, needs: "GET /predictors", permission: "models:read" },
     ],

@@ -1,14 +1,19 @@
 /** Segments: audiences over a parent model. */
-import { Anchor, Badge, Button, Table, Text } from "@mantine/core";
-import { IconChartPie } from "@tabler/icons-react";
+import { Anchor, Badge, Button, Group, Table, Text } from "@mantine/core";
+import { IconChartPie, IconCloudDownload } from "@tabler/icons-react";
 import { Link, useNavigate } from "react-router-dom";
 
 import { useCan } from "../../api/permissions";
 import { EmptyState, ErrorNotice, ListSkeleton, PageHeader } from "../../components/feedback";
 import { formatDateTime } from "../../format";
 import { useModels } from "../models/modelsApi";
-import { countLeaves, type Group } from "./conditionTree";
+import { countLeaves, type Group as ConditionGroup } from "./conditionTree";
 import { useSegments } from "./segmentsApi";
+
+/** Remote segments open on their own page (source and refresh history), others in the builder. */
+function segmentPath(segment: { id: string; type: string }): string {
+  return segment.type === "remote" ? `/remote-segments/${segment.id}` : `/segments/${segment.id}`;
+}
 
 export function SegmentsPage() {
   const segments = useSegments();
@@ -17,9 +22,14 @@ export function SegmentsPage() {
   const modelName = (id: string) => models.data?.find((model) => model.id === id)?.name ?? "…";
   const canCreate = useCan("segments:write");
   const newButton = canCreate ? (
-    <Button component={Link} to="/segments/new" leftSection={<IconChartPie size={18} />}>
-      New segment
-    </Button>
+    <Group gap="xs">
+      <Button variant="default" component={Link} to="/remote-segments/new" leftSection={<IconCloudDownload size={18} />}>
+        Import from a platform
+      </Button>
+      <Button component={Link} to="/segments/new" leftSection={<IconChartPie size={18} />}>
+        New segment
+      </Button>
+    </Group>
   ) : null;
   return (
     <>
@@ -45,9 +55,9 @@ export function SegmentsPage() {
           </Table.Thead>
           <Table.Tbody>
             {segments.data.map((segment) => (
-              <Table.Tr key={segment.id} style={{ cursor: "pointer" }} onClick={() => navigate(`/segments/${segment.id}`)}>
+              <Table.Tr key={segment.id} style={{ cursor: "pointer" }} onClick={() => navigate(segmentPath(segment))}>
                 <Table.Td>
-                  <Anchor component={Link} to={`/segments/${segment.id}`} fw={500} onClick={(event) => event.stopPropagation()}>
+                  <Anchor component={Link} to={segmentPath(segment)} fw={500} onClick={(event) => event.stopPropagation()}>
                     {segment.name}
                   </Anchor>
                   {segment.description ? (
@@ -63,7 +73,7 @@ export function SegmentsPage() {
                       remote
                     </Badge>
                   ) : (
-                    <Text size="sm">{segment.definition ? countLeaves(segment.definition.conditions as Group) : 0}</Text>
+                    <Text size="sm">{segment.definition ? countLeaves(segment.definition.conditions as ConditionGroup) : 0}</Text>
                   )}
                 </Table.Td>
                 <Table.Td>
