@@ -24,13 +24,14 @@ import { ModelPage } from "./pages/models/ModelPage";
 import { AuditLogPage, MembersPage, TokensPage } from "./pages/settings/SettingsPages";
 import { ModelsPage } from "./pages/models/ModelsPage";
 import { PredictionsPage } from "./pages/predictions/PredictionsPage";
+import { IdentityPage } from "./pages/identity/IdentityPage";
 import { SegmentsPage } from "./pages/segments/SegmentsPage";
 import { RemoteSegmentFormPage } from "./pages/remote/RemoteSegmentFormPage";
 import { RemoteSegmentPage } from "./pages/remote/RemoteSegmentPage";
 import { RemoteSegmentsPage } from "./pages/remote/RemoteSegmentsPage";
 
 /** Pages built so far; every other navigation item shows a PendingPage. */
-const BUILT = new Set(["/sources", "/models", "/segments", "/destinations", "/activations", "/runs", "/settings/members", "/settings/tokens", "/settings/audit-log", "/remote-segments", "/predictions"]);
+const BUILT = new Set(["/sources", "/models", "/segments", "/destinations", "/activations", "/runs", "/settings/members", "/settings/tokens", "/settings/audit-log", "/predictions", "/identity", "/remote-segments"]);
 
 export function App() {
   const session = useSession();
@@ -77,6 +78,7 @@ export function App() {
         <Route path="remote-segments/new" element={<RemoteSegmentFormPage />} />
         <Route path="remote-segments/:segmentId" element={<RemoteSegmentPage />} />
         <Route path="predictions" element={<PredictionsPage />} />
+        <Route path="identity" element={<IdentityPage />} />
         {ALL_NAV_ITEMS.filter((item) => !BUILT.has(item.to)).map((item) => (
           <Route key={item.to} path={`${item.to.slice(1)}/*`} element={<PendingPage item={item} />} />
         ))}

@@ -42,7 +42,7 @@ export const NAVIGATION: NavSection[] = [
       { label: "Activations", to: "/activations", icon: IconBolt, needs: "GET /activations" },
       { label: "Runs", to: "/runs", icon: IconHistory, needs: "GET /runs" },
       { label: "Remote segments", to: "/remote-segments", icon: IconCloudDownload, needs: "GET /segments/remote-platforms" },
-      { label: "Identity", to: "/identity", icon: IconFingerprint, needs: "GET /identity/graphs" },
+      { label: "Identity", to: "/identity", icon: IconFingerprint, needs: "GET /identity-graphs", permission: "models:read" },
       { label: "Predictions", to: "/predictions", icon: IconBrain, needs: "GET /predictors", permission: "models:read" },
     ],
   },
