@@ -22,8 +22,9 @@ from sluice.demo.emulator_server import BackgroundEmulators
 from sluice.demo.warehouse import build_demo_warehouse
 from sluice.demo.workspace import DemoWorkspace, seed_demo_workspace
 from sluice.destinations.emulators import demo_contacts
+from sluice.destinations.mailchimp.emulator import LIST_ID, MailchimpEmulator
 from sluice.store.db import Database
-from sluice.store.tables.activations import Run
+from sluice.store.tables.activations import Activation, Run
 from sluice.sync.runner import execute_run
 from sluice.sync.runs import RunRequest, request_run
 
@@ -76,7 +77,7 @@ def test_predictions_beat_baselines_and_drive_a_segment_and_an_activation(
     sqlite_database: Database,
     demo: tuple[DemoWorkspace, BackgroundEmulators, Path],
 ) -> None:
-    workspace, _emulators, warehouse = demo
+    workspace, emulators, warehouse = demo
     churn = _train(client, "Churn 90d", "churn", purchase_filter=COMPLETED)
     metrics = churn["metrics"]
     assert metrics["auc"] > metrics["baseline_auc"] + 0.05, metrics
@@ -165,8 +166,6 @@ def test_predictions_beat_baselines_and_drive_a_segment_and_an_activation(
     )
     assert activation.status_code == 201, activation.text
     with sqlite_database.session() as session:
-        from sluice.store.tables.activations import Activation
-
         row = session.get(Activation, activation.json()["id"])
         assert row is not None
         run_id = request_run(session, row, RunRequest()).id
@@ -177,6 +176,37 @@ def test_predictions_beat_baselines_and_drive_a_segment_and_an_activation(
         assert run.state in ("succeeded", "partial"), run.error
         assert run.counts["audience"] == body["count"]
         assert run.counts["delivered"] > 0
+
+    # Prediction fields map to destination fields like any other field.
+    upsert = client.post(
+        "/api/v1/activations",
+        json={
+            "name": "Scores to Mailchimp",
+            "segment_id": segment_id,
+            "destination_id": workspace.destinations["mailchimp"],
+            "service": "upsert",
+            "target": {"kind": "audience", "id": LIST_ID},
+            "identifier": {"field": "email", "kind": "email"},
+            "mapping": [
+                {"source": "ltv_90d", "destination": "LTV90"},
+                {"source": "churn_score", "destination": "CHURN"},
+                {"source": "recommended_products", "destination": "RECS"},
+            ],
+        },
+    )
+    assert upsert.status_code == 201, upsert.text
+    with sqlite_database.session() as session:
+        row = session.get(Activation, upsert.json()["id"])
+        assert row is not None
+        run_id = request_run(session, row, RunRequest()).id
+    execute_run(sqlite_database, settings, run_id, worker="test")
+    mailchimp = emulators.emulators["mailchimp"]
+    assert isinstance(mailchimp, MailchimpEmulator)
+    stored = next(iter(mailchimp.audiences.values())).merge_fields
+    sent = [fields for fields in stored.values() if "CHURN" in fields]
+    assert sent, "no contact received the prediction fields"
+    assert all(float(fields["CHURN"]) > 0.7 for fields in sent)
+    assert all(len(str(fields["RECS"]).split(",")) == 10 for fields in sent)
 
 
 def test_a_second_run_repoints_the_fields_and_keeps_the_history(
