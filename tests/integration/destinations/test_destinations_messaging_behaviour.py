@@ -168,3 +168,34 @@ async def test_intercom_upsert_unarchives_a_matching_archived_user_instead_of_du
     assert emulator.contacts["old"].attributes == {"name": "Ann", "tier": "gold"}
     assert [r.status for r in emulator.requests if r.path == "/contacts"] == [409]
     await connector.aclose()
+
+
+@pytest.mark.parametrize(
+    ("destination", "kind"),
+    [
+        ("iterable", "user"),
+        ("sendgrid", "contacts"),
+        ("intercom", "contact"),
+        ("intercom", "company"),
+        ("zendesk", "custom_object"),
+    ],
+)
+async def test_removal_delete_removes_the_record_and_a_missing_one_counts_as_done(
+    destination: str, kind: str
+) -> None:
+    harness = Harness.of(destination)
+    emulator = harness.emulator
+    connector = harness.connect()
+    spec = next(s for s in emulator.upsert_specs if s.kind == kind)
+    target = dataclasses.replace(await connector.ensure_target(spec), identifier_kind=spec.identifier_kind)
+    ids = [emulator.record_identifier(target, n) for n in range(3)]
+    ops = [Op(OpKind.UPSERT, f"k{n}", i, emulator.upsert_fields(target, n)) for n, i in enumerate(ids)]
+    assert {o.status for o in await send(connector, target, ops)} == {OutcomeStatus.DELIVERED}
+    deletes = [
+        Op(OpKind.DELETE, "k0", ids[0]),
+        Op(OpKind.DELETE, "k9", emulator.record_identifier(target, 9)),
+    ]
+    outcomes = await send(connector, target, deletes)
+    assert {o.status for o in outcomes} == {OutcomeStatus.DELIVERED}
+    assert set(emulator.records(target)) & set(ids) == set(ids[1:])
+    await connector.aclose()
