@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from sluice.core.settings import Settings
 from sluice.demo.emulator_server import BackgroundEmulators
+from sluice.demo.remote import DEMO_REMOTE_SEGMENT, seed_demo_remote_segment
 from sluice.demo.warehouse import build_demo_warehouse
 from sluice.demo.workspace import DemoWorkspace, seed_demo_workspace
 from sluice.destinations.emulators import demo_contacts
@@ -313,3 +314,22 @@ def _minutes(n: int) -> Any:
     from datetime import timedelta
 
     return timedelta(minutes=n)
+
+
+def test_the_demo_imports_its_engaged_intercom_contacts(demo: RemoteDemo) -> None:
+    assert (
+        seed_demo_remote_segment(demo.database, demo.settings, demo.workspace, demo.emulators) == "succeeded"
+    )
+    segment = next(
+        s for s in demo.client.get("/api/v1/segments").json()["items"] if s["name"] == DEMO_REMOTE_SEGMENT
+    )
+    engaged = {c.email.lower() for c in demo.intercom.contacts.values() if c.tags}
+    count = demo.client.get(f"/api/v1/segments/{segment['id']}/estimate").json()["count"]
+    assert 0 < count <= len(demo.user_emails("email IS NOT NULL"))
+    assert count == sum(1 for e in demo.user_emails("email IS NOT NULL") if e in engaged)
+    # Starting the demo again refreshes the same segment (no duplicate).
+    assert (
+        seed_demo_remote_segment(demo.database, demo.settings, demo.workspace, demo.emulators) == "succeeded"
+    )
+    names = [s["name"] for s in demo.client.get("/api/v1/segments").json()["items"]]
+    assert names.count(DEMO_REMOTE_SEGMENT) == 1

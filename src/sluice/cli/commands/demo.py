@@ -56,6 +56,7 @@ def demo_up(
     from sluice.cli.commands.serve import run_server
     from sluice.cli.context import startup
     from sluice.demo.emulator_server import BackgroundEmulators
+    from sluice.demo.remote import DEMO_REMOTE_SEGMENT, seed_demo_remote_segment
     from sluice.demo.workspace import seed_demo_workspace
     from sluice.destinations.emulators import demo_contacts
 
@@ -67,6 +68,11 @@ def demo_up(
     emulators = BackgroundEmulators(port=emulator_port, contacts=demo_contacts(warehouse)).start()
     try:
         demo = seed_demo_workspace(database, warehouse=warehouse, emulators_url=emulators.url)
+        refreshed = seed_demo_remote_segment(database, settings, demo, emulators)
+        if refreshed:
+            console.print(
+                f"Remote segment “{DEMO_REMOTE_SEGMENT}” read from the Intercom emulator: {refreshed}"
+            )
         console.print(f"Destination emulators on {emulators.url}/<name> (Mailchimp, Intercom, Voyado)")
         console.print("Demo activations (run one from the web app, or `sluice sync run NAME --wait`):")
         for name in demo.activations:
