@@ -12,6 +12,10 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 NAME = r"^[a-z][a-z0-9_]*$"
+RESERVED = frozenset(
+    {"record_key", "model", "source_key", "priority", "seen_at", "node", "profile_id", "label"}
+    | {"record_count", "model_count", "first_seen", "last_seen"}
+)
 DEFAULT_BLOCKED = {
     "email": ["test@test.com", "test@example.com", "noreply@example.com", "no-reply@example.com"],
 }
@@ -159,6 +163,9 @@ class IdentitySpec(BaseModel):
     def _check_references(self) -> IdentitySpec:
         names = [item.name for item in self.identifiers]
         _unique(names, "identifier")
+        for name in [*names, *self.attribute_names()]:
+            if name in RESERVED:
+                raise ValueError(f"{name!r} is a column Sluice adds itself; choose another name")
         _unique([rule.name for rule in self.rules], "rule")
         _unique([item.model for item in self.inputs], "input model")
         known = set(names)
