@@ -102,7 +102,10 @@ def publish_fields(
     outputs: dict[str, tuple[str, str]],
     description: str,
 ) -> list[str]:
-    """Create or repoint the predictor's fields on ``model`` to ``location``; their names."""
+    """Create or repoint the predictor's fields on ``model`` to ``location``; their names.
+
+    Fields the predictor made earlier under other names (its ``field_name`` changed) are removed.
+    """
     check_field_names(model, list(outputs), predictor_id)
     position = max((item.position for item in model.fields), default=-1) + 1
     for name, (column, kind) in outputs.items():
@@ -132,6 +135,14 @@ def publish_fields(
             row.calculation = calc
             row.type = FieldType(kind).value
             row.broken_reason = None
+    for row in list(model.fields):  # fields renamed since the last version (field_name changed)
+        calc = row.calculation or {}
+        if (
+            calc.get("kind") == "prediction"
+            and calc.get("predictor_id") == predictor_id
+            and row.name not in outputs
+        ):
+            model.fields.remove(row)
     session.flush()
     return list(outputs)
 

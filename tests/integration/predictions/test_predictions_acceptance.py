@@ -223,6 +223,17 @@ def test_a_second_run_repoints_the_fields_and_keeps_the_history(
     users = client.get(f"/api/v1/models/{_users_model_id(client)}").json()
     calc = next(f["calculation"] for f in users["fields"] if f["name"] == "recommended_products")
     assert calc["version_id"] == second["id"]
+    # Renaming the field moves it at the next run.
+    renamed_field = client.patch(
+        f"/api/v1/predictors/{predictor_id}", json={"config": {"top_n": 3, "field_name": "next_buys"}}
+    )
+    assert renamed_field.status_code == 200, renamed_field.text
+    assert renamed_field.json()["fields"] == ["next_buys"]
+    assert client.post(f"/api/v1/predictors/{predictor_id}/versions").status_code == 202
+    users = client.get(f"/api/v1/models/{_users_model_id(client)}").json()
+    names = {f["name"] for f in users["fields"]}
+    assert "next_buys" in names
+    assert "recommended_products" not in names
     # Two predictors may not write the same fields.
     body = {"name": "Churn", "kind": "churn", "model_id": _users_model_id(client)}
     assert client.post("/api/v1/predictors", json=body).status_code == 201
@@ -237,4 +248,4 @@ def test_a_second_run_repoints_the_fields_and_keeps_the_history(
     # Deleting the predictor removes its fields.
     assert client.delete(f"/api/v1/predictors/{predictor_id}").status_code == 204
     users = client.get(f"/api/v1/models/{_users_model_id(client)}").json()
-    assert "recommended_products" not in {f["name"] for f in users["fields"]}
+    assert "next_buys" not in {f["name"] for f in users["fields"]}
