@@ -19,6 +19,7 @@ from sluice.identity.components import StepStats, apply_step, resolve_rules
 from sluice.identity.golden import candidates, profiles_expr, records_with_profiles
 from sluice.identity.records import InputTable, identifiers_expr, records_expr, slots
 from sluice.identity.spec import IdentitySpec
+from sluice.identity.stable_ids import stable_labels
 from sluice.identity.tables import GraphTables
 from sluice.warehouse.bookkeeping import ensure_bookkeeping_schema
 from sluice.warehouse.connection import Warehouse
@@ -92,6 +93,10 @@ def resolve(
             links.append((PROBABILISTIC_RULE, used))
             result.rules.append(stats)
             result.probabilistic = found.details | {"pairs": tables.count(found.pairs)}
+        if tables.exists("records"):
+            labels = tables.create(
+                "stable_labels", stable_labels(labels, records, tables.published("records"))
+            )
         linked = tables.create("records", records_with_profiles(records, labels))
         profiles = tables.create("profiles", profiles_expr(spec, linked))
         tables.create("matches", _matches(links, linked))

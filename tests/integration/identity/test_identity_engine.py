@@ -194,3 +194,26 @@ def test_shared_values_and_big_clusters_are_reported(warehouse: tuple[IbisWareho
     assert any("shared by too many profiles" in warning for warning in result.warnings)
     assert any("merge more than 2 records" in warning for warning in result.warnings)
     assert len(result.suspicious_profiles) == 2  # Eve (e-mail, phone) and Ann + Bob (one phone, no crm limit)
+
+
+def test_profiles_keep_their_ids_when_records_join_or_split(warehouse: tuple[IbisWarehouse, str]) -> None:
+    wh, schema = warehouse
+    _run(wh, schema)
+    before = {members: row["profile_id"] for members, row in _profiles(wh, schema).items()}
+    eve = before[frozenset({"crm:5", "crm:6", "news:14", "news:15"})]
+    wh.execute_statement(
+        f"INSERT INTO {schema}.news VALUES (0, 'EVE@z.com', NULL, 'Eve', TIMESTAMP '2020-01-01 00:00:00')"
+    )
+    wh.execute_statement(f"UPDATE {schema}.crm SET crm_id = 'C6' WHERE id = 6")
+    try:
+        _run(wh, schema)
+        after = {members: row["profile_id"] for members, row in _profiles(wh, schema).items()}
+    finally:
+        wh.execute_statement(f"DELETE FROM {schema}.news WHERE id = 0")
+        wh.execute_statement(f"UPDATE {schema}.crm SET crm_id = 'C5' WHERE id = 6")
+    # crm 5 left Eve's profile (its CRM id changed); news 0 joined it: the bigger part keeps the id
+    assert after[frozenset({"crm:6", "news:0", "news:14", "news:15"})] == eve
+    assert after[frozenset({"crm:5"})] != eve
+    assert len(set(after.values())) == len(after)
+    unchanged = {members: pid for members, pid in before.items() if members in after and eve != pid}
+    assert unchanged == {members: after[members] for members in unchanged}
