@@ -1,0 +1,189 @@
+"""Normalisation and SHA-256 hashing of customer identifiers for advertising platforms.
+
+Ad platforms (Meta, Google, TikTok, LinkedIn, …) match people on *hashed* identifiers: the value is
+normalised by the vendor's rules, then hashed with unsalted SHA-256 and sent as 64 lowercase hex
+characters. Getting a rule wrong silently lowers the match rate, so the rules live here, once, as
+:class:`HashingRules` per vendor, and every connector calls :func:`hash_value`.
+
+Values that already are SHA-256 digests (64 hex characters, :func:`is_sha256`) are passed through
+(lowercased) and never hashed twice.
+
+Sources (checked with the ``search`` tool, 2026-12-01):
+
+- Meta Conversions API, customer information parameters (``em``, ``ph``, ``fn``, ``ln``, ``zp``,
+  ``country``): https://developers.facebook.com/docs/marketing-api/conversions-api/parameters/customer-information-parameters
+  — email trimmed and lowercased; phone digits only *with* the country code and no ``+``; names
+  lowercase without punctuation; US zip codes 5 digits; country ISO 3166-1 alpha-2 lowercase.
+- Meta Marketing API, custom audiences (the same normalisation, "Hashing and Normalizing Data"):
+  https://developers.facebook.com/docs/marketing-api/custom-audience-api
+- Google Ads enhanced conversions / Customer Match: trim, lowercase, phone in E.164 (with ``+``),
+  and remove periods before the domain in gmail.com / googlemail.com addresses:
+  https://developers.google.com/google-ads/api/docs/conversions/enhance-conversions ,
+  https://developers.google.com/doubleclick-advertisers/guides/conversions_ec ;
+  names: lowercase, no extra spaces (``OfflineUserAddressInfo.hashed_first_name``); country and zip
+  are sent *unhashed* to Google.
+- Snap Conversions API (same SHA-256 of the trimmed, lowercased email, with a published vector):
+  https://developers.snap.com/api/marketing-api/Conversions-API/Parameters
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import StrEnum
+
+import phonenumbers
+
+SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+_GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+
+
+class InvalidIdentifier(ValueError):
+    """A value that cannot be normalised (the row is rejected, never sent)."""
+
+
+class PiiField(StrEnum):
+    """Customer information a platform matches on."""
+
+    EMAIL = "email"
+    PHONE = "phone"
+    FIRST_NAME = "first_name"
+    LAST_NAME = "last_name"
+    ZIP = "zip"
+    COUNTRY = "country"
+    CITY = "city"
+    STATE = "state"
+    EXTERNAL_ID = "external_id"
+
+
+@dataclass(frozen=True)
+class HashingRules:
+    """One vendor's normalisation rules.
+
+    ``gmail_dots`` removes dots from the local part of gmail.com/googlemail.com addresses (Google);
+    ``gmail_plus`` also drops a ``+tag`` there (no vendor asks for it today: off everywhere);
+    ``phone_plus`` keeps the leading ``+`` of E.164 (Google) or sends digits only (Meta);
+    ``name_spaces`` keeps inner spaces of names (single-spaced) instead of removing them;
+    ``unhashed`` lists fields the vendor wants normalised but *not* hashed (Google: zip, country).
+    """
+
+    vendor: str
+    gmail_dots: bool = False
+    gmail_plus: bool = False
+    phone_plus: bool = False
+    name_spaces: bool = False
+    unhashed: frozenset[PiiField] = frozenset()
+
+
+META = HashingRules("meta")
+GOOGLE_ADS = HashingRules(
+    "google_ads",
+    gmail_dots=True,
+    phone_plus=True,
+    name_spaces=True,
+    unhashed=frozenset({PiiField.ZIP, PiiField.COUNTRY, PiiField.CITY, PiiField.STATE}),
+)
+
+
+def is_sha256(value: str) -> bool:
+    """Whether ``value`` already is a SHA-256 hex digest (64 hex characters, any case)."""
+    return SHA256_HEX.fullmatch(value.strip()) is not None
+
+
+def sha256_hex(value: str) -> str:
+    """Unsalted SHA-256 of the UTF-8 bytes, as 64 lowercase hex characters."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def normalise_email(value: str, *, gmail_dots: bool = False, gmail_plus: bool = False) -> str:
+    """Trim and lowercase; optionally Google's Gmail rules (dots, ``+tag``) on the local part."""
+    email = value.strip().lower()
+    if not _EMAIL.fullmatch(email):
+        raise InvalidIdentifier("malformed email")
+    local, _, domain = email.rpartition("@")
+    if domain in _GMAIL_DOMAINS:
+        if gmail_plus:
+            local = local.split("+", 1)[0]
+        if gmail_dots:
+            local = local.replace(".", "")
+    return f"{local}@{domain}"
+
+
+def normalise_phone(value: str, *, default_region: str = "US", plus: bool = True) -> str:
+    """E.164 (``+16505551212``), reading national numbers in ``default_region`` (ISO alpha-2);
+    a leading ``00`` is an international prefix. ``plus=False`` gives Meta's digits-only form."""
+    text = value.strip()
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        number = phonenumbers.parse(text, default_region.upper())
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidIdentifier(f"not a phone number: {exc}") from None
+    if not phonenumbers.is_possible_number(number):
+        raise InvalidIdentifier("not a possible phone number")
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return e164 if plus else e164.lstrip("+")
+
+
+def normalise_name(value: str, *, keep_spaces: bool = False) -> str:
+    """Lowercase, punctuation removed (letters of any script kept, UTF-8), spaces removed or
+    collapsed to one."""
+    text = unicodedata.normalize("NFC", value).lower()
+    kept = "".join(ch for ch in text if not unicodedata.category(ch).startswith(("P", "S")))
+    words = kept.split()
+    name = " ".join(words) if keep_spaces else "".join(words)
+    if not name:
+        raise InvalidIdentifier("empty name")
+    return name
+
+
+def normalise_zip(value: str, *, country: str | None = None) -> str:
+    """Lowercase, no spaces or dashes; US zip codes keep their first 5 digits (ZIP+4 dropped)."""
+    text = re.sub(r"[\s\-]", "", value.strip().lower())
+    us = country is None or country.strip().lower() == "us"
+    if us and re.fullmatch(r"\d{5}(\d{4})?", text):
+        text = text[:5]
+    if not text:
+        raise InvalidIdentifier("empty zip code")
+    return text
+
+
+def normalise_country(value: str) -> str:
+    """ISO 3166-1 alpha-2 in lowercase (``US`` → ``us``)."""
+    text = value.strip().lower()
+    if not re.fullmatch(r"[a-z]{2}", text):
+        raise InvalidIdentifier("country is not a two-letter ISO 3166-1 code")
+    return text
+
+
+def normalise(field: PiiField, value: str, rules: HashingRules, *, default_region: str = "US") -> str:
+    """``value`` normalised for ``field`` by ``rules`` (not hashed)."""
+    if field is PiiField.EMAIL:
+        return normalise_email(value, gmail_dots=rules.gmail_dots, gmail_plus=rules.gmail_plus)
+    if field is PiiField.PHONE:
+        return normalise_phone(value, default_region=default_region, plus=rules.phone_plus)
+    if field in (PiiField.FIRST_NAME, PiiField.LAST_NAME, PiiField.CITY):
+        return normalise_name(value, keep_spaces=rules.name_spaces)
+    if field is PiiField.ZIP:
+        return normalise_zip(value, country=default_region)
+    if field is PiiField.COUNTRY:
+        return normalise_country(value)
+    if field is PiiField.STATE:
+        return normalise_name(value)
+    text = value.strip()
+    if not text:
+        raise InvalidIdentifier("empty identifier")
+    return text
+
+
+def hash_value(field: PiiField, value: str, rules: HashingRules, *, default_region: str = "US") -> str:
+    """The value a vendor expects for ``field``: normalised then SHA-256 (lowercase hex), a value
+    that already is a digest passed through (lowercased), or normalised only for fields the
+    vendor takes unhashed. Raises :class:`InvalidIdentifier` for values that cannot be normalised."""
+    if field not in rules.unhashed and is_sha256(value):
+        return value.strip().lower()
+    normalised = normalise(field, value, rules, default_region=default_region)
+    return normalised if field in rules.unhashed else sha256_hex(normalised)
