@@ -10,6 +10,8 @@ import { Link, useNavigate, useParams } from "react-router-dom";
 
 import { api, unwrap } from "../../api/client";
 import { errorMessage, ErrorNotice, FormSkeleton, notifyError, notifySuccess, PageHeader } from "../../components/feedback";
+import { useCan } from "../../api/permissions";
+import { ReadOnlyFieldset, ReadOnlyNotice } from "../../components/ReadOnlyNotice";
 import { JsonSchemaForm } from "../../components/jsonSchemaForm/JsonSchemaForm";
 import { describeFields, initialValues, toPayload, validate, type FormErrors, type FormValues, type JsonSchema } from "../../components/jsonSchemaForm/schema";
 import { useDestinationTypes } from "./DestinationsPage";
@@ -20,6 +22,7 @@ export function DestinationFormPage() {
   const navigate = useNavigate();
   const client = useQueryClient();
   const types = useDestinationTypes();
+  const canWrite = useCan("destinations:write");
   const stored = useQuery({
     queryKey: ["destinations", destinationId],
     enabled: editing,
@@ -133,17 +136,19 @@ export function DestinationFormPage() {
           ) : undefined
         }
         actions={
-          editing ? (
+          editing && canWrite ? (
             <Button variant="subtle" color="red" leftSection={<IconTrash size={16} />} onClick={() => setConfirmDelete(true)}>
               Delete
             </Button>
           ) : undefined
         }
       />
+      <ReadOnlyNotice permission="destinations:write" what="changing destinations" />
       {loading ? (
         <FormSkeleton fields={6} />
       ) : (
         <form onSubmit={submit} noValidate aria-label="Destination">
+          <ReadOnlyFieldset readOnly={!canWrite}>
           <Grid gap="xl">
             <Grid.Col span={{ base: 12, md: 8 }}>
               <Stack gap="md">
@@ -179,17 +184,19 @@ export function DestinationFormPage() {
                     <JsonSchemaForm fields={defaultFields} values={defaults} onChange={setDefaults} errors={errors} path="defaults." />
                   </Card>
                 ) : null}
-                <Group>
-                  <Button type="submit" loading={save.isPending}>
-                    {editing ? "Save changes" : "Create destination"}
-                  </Button>
-                  <Button variant="default" component={Link} to="/destinations">
-                    Cancel
-                  </Button>
-                </Group>
+                {canWrite ? (
+                  <Group>
+                    <Button type="submit" loading={save.isPending}>
+                      {editing ? "Save changes" : "Create destination"}
+                    </Button>
+                    <Button variant="default" component={Link} to="/destinations">
+                      Cancel
+                    </Button>
+                  </Group>
+                ) : null}
               </Stack>
             </Grid.Col>
-            <Grid.Col span={{ base: 12, md: 4 }}>
+            {canWrite ? <Grid.Col span={{ base: 12, md: 4 }}>
               <Card withBorder radius="md" padding="lg">
                 <Stack gap="sm">
                   <Text fw={600}>Test connection</Text>
@@ -206,8 +213,9 @@ export function DestinationFormPage() {
                   ) : null}
                 </Stack>
               </Card>
-            </Grid.Col>
+            </Grid.Col> : null}
           </Grid>
+          </ReadOnlyFieldset>
         </form>
       )}
       <Modal opened={confirmDelete} onClose={() => setConfirmDelete(false)} title="Delete this destination?" centered>

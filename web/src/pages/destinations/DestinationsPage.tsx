@@ -6,6 +6,7 @@ import { Link, useNavigate } from "react-router-dom";
 
 import { useCan } from "../../api/permissions";
 import { api, unwrap } from "../../api/client";
+import { ReadOnlyNotice } from "../../components/ReadOnlyNotice";
 import { EmptyState, ErrorNotice, ListSkeleton, PageHeader } from "../../components/feedback";
 import { formatDateTime } from "../../format";
 import { useDestinations } from "../activations/names";
@@ -36,6 +37,7 @@ export function DestinationsPage() {
         description="Platforms Sluice keeps in step with your segments. Each has its typed settings, write-only credentials and default activation settings."
         actions={destinations.data?.length ? newButton : undefined}
       />
+      <ReadOnlyNotice permission="destinations:write" what="changing destinations" />
       {destinations.isLoading ? (
         <ListSkeleton />
       ) : destinations.error ? (

@@ -9,6 +9,8 @@ import { useEffect, useMemo, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router-dom";
 
 import { api, unwrap } from "../../api/client";
+import { useCan } from "../../api/permissions";
+import { ReadOnlyFieldset, ReadOnlyNotice } from "../../components/ReadOnlyNotice";
 import { errorMessage, ErrorNotice, FormSkeleton, notifyError, notifySuccess } from "../../components/feedback";
 import { formatCount } from "../../format";
 import { useModels } from "../models/modelsApi";
@@ -26,6 +28,7 @@ export function SegmentPage() {
   const segments = useSegments();
   const navigate = useNavigate();
   const client = useQueryClient();
+  const canWrite = useCan("segments:write");
   const [name, setName] = useState("");
   const [modelId, setModelId] = useState<string | null>(null);
   const [definition, setDefinition] = useState<Definition>(emptyDefinition());
@@ -94,15 +97,16 @@ export function SegmentPage() {
         </Anchor>
         <Text size="sm">{editing ? stored.data?.name : "New segment"}</Text>
       </Breadcrumbs>
+      <ReadOnlyNotice permission="segments:write" what="changing segments" />
       <Group justify="space-between" mb="md" align="flex-end">
         <Group align="flex-end">
-          <TextInput label="Segment name" value={name} onChange={(event) => setName(event.currentTarget.value)} w={320} placeholder="e.g. Engaged Swedish buyers" withAsterisk />
+          <TextInput label="Segment name" readOnly={!canWrite} value={name} onChange={(event) => setName(event.currentTarget.value)} w={320} placeholder="e.g. Engaged Swedish buyers" withAsterisk />
           <Select
             label="Parent model"
             w={220}
             data={models.data.map((model) => ({ value: model.id, label: `${model.name} (${model.type})` }))}
             value={modelId}
-            disabled={editing}
+            disabled={editing || !canWrite}
             allowDeselect={false}
             onChange={(id) => {
               setModelId(id);
@@ -110,13 +114,19 @@ export function SegmentPage() {
             }}
           />
         </Group>
-        <Button leftSection={<IconDeviceFloppy size={18} />} loading={save.isPending} disabled={!name.trim() || !modelId} onClick={() => save.mutate()}>
-          {editing ? "Save segment" : "Create segment"}
-        </Button>
+        {canWrite ? (
+          <Button leftSection={<IconDeviceFloppy size={18} />} loading={save.isPending} disabled={!name.trim() || !modelId} onClick={() => save.mutate()}>
+            {editing ? "Save segment" : "Create segment"}
+          </Button>
+        ) : null}
       </Group>
       <Grid gap="lg">
         <Grid.Col span={{ base: 12, lg: 8 }}>
-          {modelId ? <GroupEditor root={root} onChange={(next) => setDefinition({ ...definition, conditions: next })} modelId={modelId} countPath={[]} /> : null}
+          {modelId ? (
+            <ReadOnlyFieldset readOnly={!canWrite}>
+              <GroupEditor root={root} onChange={(next) => setDefinition({ ...definition, conditions: next })} modelId={modelId} countPath={[]} />
+            </ReadOnlyFieldset>
+          ) : null}
         </Grid.Col>
         <Grid.Col span={{ base: 12, lg: 4 }}>
           <Card withBorder radius="md" padding="lg" style={{ position: "sticky", top: 72 }}>

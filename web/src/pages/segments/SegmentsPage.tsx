@@ -4,6 +4,7 @@ import { IconChartPie, IconCloudDownload } from "@tabler/icons-react";
 import { Link, useNavigate } from "react-router-dom";
 
 import { useCan } from "../../api/permissions";
+import { ReadOnlyNotice } from "../../components/ReadOnlyNotice";
 import { EmptyState, ErrorNotice, ListSkeleton, PageHeader } from "../../components/feedback";
 import { formatDateTime } from "../../format";
 import { useModels } from "../models/modelsApi";
@@ -34,6 +35,7 @@ export function SegmentsPage() {
   return (
     <>
       <PageHeader title="Segments" description="Audiences built with the visual builder over a parent model; activations send them to destinations." actions={segments.data?.length ? newButton : undefined} />
+      <ReadOnlyNotice permission="segments:write" what="changing segments" />
       {segments.isLoading ? (
         <ListSkeleton />
       ) : segments.error ? (

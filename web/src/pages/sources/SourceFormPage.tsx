@@ -10,7 +10,9 @@ import { Link, useNavigate, useParams } from "react-router-dom";
 
 import { api, request, unwrap } from "../../api/client";
 import { useCapabilities } from "../../api/capabilities";
+import { useCan } from "../../api/permissions";
 import { errorMessage, ErrorNotice, FormSkeleton, notifyError, notifySuccess, PageHeader } from "../../components/feedback";
+import { ReadOnlyFieldset, ReadOnlyNotice } from "../../components/ReadOnlyNotice";
 import { JsonSchemaForm } from "../../components/jsonSchemaForm/JsonSchemaForm";
 import { describeFields, initialValues, toPayload, validate, type FormErrors, type FormValues } from "../../components/jsonSchemaForm/schema";
 import { testConnectionRoute, useSourceTypes } from "./sourceTypes";
@@ -33,6 +35,7 @@ export function SourceFormPage() {
   const client = useQueryClient();
   const types = useSourceTypes();
   const capabilities = useCapabilities();
+  const canWrite = useCan("sources:write");
 
   const stored = useQuery({
     queryKey: ["sources", sourceId],
@@ -142,17 +145,19 @@ export function SourceFormPage() {
         title={editing ? stored.data?.name ?? "Source" : "New source"}
         description={typeInfo?.description ?? "A warehouse connection. Secrets are stored encrypted and are never shown again."}
         actions={
-          editing ? (
+          editing && canWrite ? (
             <Button variant="subtle" color="red" leftSection={<IconTrash size={16} />} onClick={() => setConfirmDelete(true)}>
               Delete
             </Button>
           ) : undefined
         }
       />
+      <ReadOnlyNotice permission="sources:write" what="changing sources" />
       {loading ? (
         <FormSkeleton fields={6} />
       ) : (
         <form onSubmit={submit} noValidate aria-label="Source">
+          <ReadOnlyFieldset readOnly={!canWrite}>
           <Grid gap="xl">
             <Grid.Col span={{ base: 12, md: 8 }}>
               <Stack gap="md">
@@ -192,17 +197,19 @@ export function SourceFormPage() {
                     </Stack>
                   )}
                 </Card>
-                <Group>
-                  <Button type="submit" loading={save.isPending}>
-                    {editing ? "Save changes" : "Create source"}
-                  </Button>
-                  <Button variant="default" component={Link} to="/sources">
-                    Cancel
-                  </Button>
-                </Group>
+                {canWrite ? (
+                  <Group>
+                    <Button type="submit" loading={save.isPending}>
+                      {editing ? "Save changes" : "Create source"}
+                    </Button>
+                    <Button variant="default" component={Link} to="/sources">
+                      Cancel
+                    </Button>
+                  </Group>
+                ) : null}
               </Stack>
             </Grid.Col>
-            <Grid.Col span={{ base: 12, md: 4 }}>
+            {canWrite ? <Grid.Col span={{ base: 12, md: 4 }}>
               <Card withBorder radius="md" padding="lg">
                 <Stack gap="sm">
                   <Text fw={600}>Test connection</Text>
@@ -231,8 +238,9 @@ export function SourceFormPage() {
                   ) : null}
                 </Stack>
               </Card>
-            </Grid.Col>
+            </Grid.Col> : null}
           </Grid>
+          </ReadOnlyFieldset>
         </form>
       )}
       <Modal opened={confirmDelete} onClose={() => setConfirmDelete(false)} title="Delete this source?" centered>

@@ -6,6 +6,7 @@ import { Link, useNavigate } from "react-router-dom";
 
 import { useCan } from "../../api/permissions";
 import { api, unwrap } from "../../api/client";
+import { ReadOnlyNotice } from "../../components/ReadOnlyNotice";
 import { EmptyState, ErrorNotice, ListSkeleton, PageHeader } from "../../components/feedback";
 import { formatDateTime } from "../../format";
 import { useSourceTypes } from "./sourceTypes";
@@ -35,6 +36,7 @@ export function SourcesPage() {
         description="Warehouses Sluice reads from. Models, segments and activations all start from a source; Sluice never copies your data out of it."
         actions={sources.data?.length ? newButton : undefined}
       />
+      <ReadOnlyNotice permission="sources:write" what="changing sources" />
       {sources.isLoading ? (
         <ListSkeleton />
       ) : sources.error ? (
