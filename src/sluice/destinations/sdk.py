@@ -150,6 +150,10 @@ class Capabilities:
     can_read_members: bool = False
     read_members_note: str = ""
     full_refresh: str = "remove members not in the audience"
+    #: false when the vendor accepts any identifier and matches later (ad platforms' hashed
+    #: audiences): an unknown person is never refused per row; ``unknown_contacts_note`` says so
+    rejects_unknown_contacts: bool = True
+    unknown_contacts_note: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form for the API."""
@@ -168,6 +172,7 @@ class Capabilities:
             "can_read_members": self.can_read_members,
             "read_members_note": self.read_members_note,
             "full_refresh": self.full_refresh,
+            "rejects_unknown_contacts": self.rejects_unknown_contacts,
         }
 
 
