@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import duckdb
 import pytest
-import structlog
-from typer.testing import CliRunner, Result
+from config_cli import invoke
 
 CONFIG = """
 sources:
@@ -44,21 +42,6 @@ activations:
       - {source: country, destination: COUNTRY}
     schedule: {kind: interval, hours: 6}
 """
-
-
-def invoke(*args: str, cwd: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Result:
-    from sluice.cli.main import app
-
-    monkeypatch.chdir(cwd)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    saved_structlog = structlog.get_config()
-    saved_handlers = list(logging.getLogger().handlers)
-    try:
-        return CliRunner().invoke(app, list(args))
-    finally:
-        structlog.configure(**saved_structlog)
-        logging.getLogger().handlers[:] = saved_handlers
 
 
 @pytest.fixture

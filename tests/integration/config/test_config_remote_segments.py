@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
-import structlog
-from typer.testing import CliRunner, Result
+from config_cli import invoke
 
 from sluice.demo.emulator_server import BackgroundEmulators
 from sluice.destinations.sdk import Target, TargetSpec
@@ -46,21 +44,6 @@ segments:
 """
 
 
-def cli(*args: str, cwd: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Result:
-    from sluice.cli.main import app
-
-    monkeypatch.chdir(cwd)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    saved_structlog = structlog.get_config()
-    saved_handlers = list(logging.getLogger().handlers)
-    try:
-        return CliRunner().invoke(app, list(args))
-    finally:
-        structlog.configure(**saved_structlog)
-        logging.getLogger().handlers[:] = saved_handlers
-
-
 @pytest.fixture
 def project(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
     db = tmp_path / "shop.duckdb"
@@ -84,33 +67,33 @@ def project(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
         yield tmp_path, env
 
 
-def test_remote_segments_apply_from_the_file_and_refresh_from_the_cli(
+def test_remote_segments_apply_from_the_file_and_refresh_from_the_invoke(
     project: tuple[Path, dict[str, str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cwd, env = project
     (cwd / "sluice.yaml").write_text(CONFIG)
     config = CONFIG
-    applied = cli("apply", "-f", "sluice.yaml", cwd=cwd, env=env, monkeypatch=monkeypatch)
+    applied = invoke("apply", "-f", "sluice.yaml", cwd=cwd, env=env, monkeypatch=monkeypatch)
     assert applied.exit_code == 0, applied.output
     assert "+ create segment Openers: remote over customers" in applied.output
     assert "+ create segment Openers in France: conditions over customers" in applied.output
     assert env["INTERCOM_TOKEN"] not in applied.output
-    again = cli("plan", "-f", "sluice.yaml", cwd=cwd, env=env, monkeypatch=monkeypatch)
+    again = invoke("plan", "-f", "sluice.yaml", cwd=cwd, env=env, monkeypatch=monkeypatch)
     assert again.output.strip() == "no changes: the workspace matches the file"
 
-    refreshed = cli("segment", "refresh", "Openers", cwd=cwd, env=env, monkeypatch=monkeypatch)
+    refreshed = invoke("segment", "refresh", "Openers", cwd=cwd, env=env, monkeypatch=monkeypatch)
     assert refreshed.exit_code == 0, refreshed.output
     assert "succeeded read=3 matched=2 unmatched=1 rows=2 storage=bookkeeping" in refreshed.output
     assert "unmatched ids (sample): ghost@y.io" in refreshed.output
-    counted = cli("segment", "count", "Openers", cwd=cwd, env=env, monkeypatch=monkeypatch)
+    counted = invoke("segment", "count", "Openers", cwd=cwd, env=env, monkeypatch=monkeypatch)
     assert counted.output.strip() == "2"
-    france = cli("segment", "count", "Openers in France", cwd=cwd, env=env, monkeypatch=monkeypatch)
+    france = invoke("segment", "count", "Openers in France", cwd=cwd, env=env, monkeypatch=monkeypatch)
     assert france.output.strip() == "1", france.output  # A@x.io: FR, tagged (matched whatever the case)
-    history = cli("segment", "refreshes", "Openers", cwd=cwd, env=env, monkeypatch=monkeypatch)
+    history = invoke("segment", "refreshes", "Openers", cwd=cwd, env=env, monkeypatch=monkeypatch)
     assert history.output.count("succeeded") == 1
 
     (cwd / "sluice.yaml").write_text(config.replace("hours: 6", "hours: 12"))
-    planned = cli("plan", "-f", "sluice.yaml", cwd=cwd, env=env, monkeypatch=monkeypatch)
+    planned = invoke("plan", "-f", "sluice.yaml", cwd=cwd, env=env, monkeypatch=monkeypatch)
     assert "~ update segment Openers: refresh_schedule" in planned.output
 
 
@@ -119,12 +102,12 @@ def test_a_remote_segment_of_an_unknown_tag_is_refused_by_the_file(
 ) -> None:
     cwd, env = project
     (cwd / "sluice.yaml").write_text(CONFIG.split("  - name: Openers in France")[0])
-    refused = cli(
+    refused = invoke(
         "apply", "-f", "sluice.yaml", cwd=cwd, env=env | {"TAG_ID": "31337"}, monkeypatch=monkeypatch
     )
     assert refused.exit_code != 0
     assert "remote segment '31337' cannot be read: Intercom tag 31337 no longer exists" in str(
         refused.exception
     )
-    nothing = cli("plan", "-f", "sluice.yaml", cwd=cwd, env=env, monkeypatch=monkeypatch)
+    nothing = invoke("plan", "-f", "sluice.yaml", cwd=cwd, env=env, monkeypatch=monkeypatch)
     assert "+ create segment Openers" in nothing.output, "a refused apply changes nothing"
