@@ -17,7 +17,7 @@ from sluice.models.catalog import ModelCatalog
 from sluice.predictions import features as ft
 from sluice.predictions.recommendations import recommend
 from sluice.predictions.spec import Inputs, PredictorConfig, PredictorKind, resolve_inputs
-from sluice.predictions.training import Frame, fit, score_table, to_frame
+from sluice.predictions.training import Frame, fit, score_table, stack, to_frame
 
 Progress = Callable[[str, float], None]
 
@@ -74,23 +74,28 @@ def run_predictor(
         raise_missing_amount(inputs)
     horizon = timedelta(days=config.horizon_days)
     plan = ft.plan_features(catalog, inputs, config.horizon_days)
-    frames: list[Frame] = []
-    cutoffs = [now - 2 * horizon, now - horizon]
+    windows = config.training_windows
+    # Cut-off k horizons back, for k = 1 (the holdout) .. windows + 1; features at each, labels after.
+    cutoffs = [now - k * horizon for k in range(1, windows + 2)]
+    frames: dict[datetime, Frame] = {}
     for number, cutoff in enumerate(cutoffs):
-        report(f"building features at {cutoff:%Y-%m-%d}", 0.1 + 0.2 * number)
-        frames.append(_frame(catalog, inputs, plan, ft.training_rows(catalog, inputs, plan, cutoff)))
-    report("building features for scoring", 0.5)
+        report(f"building features at {cutoff:%Y-%m-%d}", 0.1 + 0.45 * number / len(cutoffs))
+        frames[cutoff] = _frame(catalog, inputs, plan, ft.training_rows(catalog, inputs, plan, cutoff))
+    report("building features for scoring", 0.55)
     current = _frame(catalog, inputs, plan, ft.feature_table(catalog, inputs, plan, now))
     report("training", 0.6)
     task = "churn" if kind == PredictorKind.CHURN else "ltv"
-    train, holdout = frames
-    fitted = fit(task, train, holdout, holdout, config.horizon_days)
+    # Evaluate: train on the cut-offs whose labels end before the holdout's features start.
+    train = stack([frames[cutoff] for cutoff in cutoffs[1:]])
+    # Score: refit on the most recent `windows` labelled cut-offs (the holdout included).
+    latest = stack([frames[cutoff] for cutoff in cutoffs[:-1]])
+    fitted = fit(task, train, frames[cutoffs[0]], latest, config.horizon_days)
     report("scoring", 0.85)
     scores = score_table(fitted, current, ("score", "decile"))
     metrics = {**fitted.metrics, "horizon_days": config.horizon_days, "scored_users": scores.num_rows}
     metrics["cutoffs"] = {
-        "train": cutoffs[0].isoformat(),
-        "holdout": cutoffs[1].isoformat(),
+        "train": [cutoff.isoformat() for cutoff in cutoffs[1:]],
+        "holdout": cutoffs[0].isoformat(),
         "scored": now.isoformat(),
     }
     return RunResult(metrics, fitted.importance, scores, now, outputs)

@@ -40,6 +40,9 @@ class PredictorConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     horizon_days: int = Field(default=90, ge=7, le=730, description="How far ahead to predict, in days.")
+    training_windows: int = Field(
+        default=3, ge=1, le=8, description="Past horizons stacked as training data (more covers seasons)."
+    )
     purchases: str | None = Field(default=None, description="Relationship from the users model to purchases.")
     amount_field: str | None = Field(default=None, description="Field of the purchases holding the amount.")
     purchase_filter: str | None = Field(

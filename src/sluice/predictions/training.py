@@ -1,10 +1,12 @@
 """Churn and LTV models (LightGBM) trained with a time-based holdout.
 
-Horizon ``N`` and reference time ``now``: the model is evaluated by training on features at
-``now - 2N`` (labels from ``[now - 2N, now - N)``) and testing on features at ``now - N`` (labels from
-``[now - N, now)``), so the holdout lies entirely after the training labels. The model that scores
-is then refitted on the most recent labelled cut-off (``now - N``) with the same settings and
-applied to features at ``now``.
+Horizon ``N``, reference time ``now``, ``W`` training windows. Cut-offs lie ``k·N`` before ``now``.
+The model is evaluated by training on the cut-offs ``2N … (W+1)N`` (features before each, labels
+in the horizon after it; every such label ends by ``now - N``) and testing on the cut-off ``now - N``
+(labels from ``[now - N, now)``), so the holdout lies entirely after the training labels. Stacking
+several windows covers seasons (one window alone learns the churn rate of one quarter). The model
+that scores is then refitted on the ``W`` most recent labelled cut-offs (``N … W·N``) with the same
+settings and applied to features at ``now``.
 """
 
 from __future__ import annotations
@@ -57,6 +59,16 @@ def to_frame(table: pa.Table, zero_columns: set[str], categories: dict[str, list
             values = pd.to_numeric(features[column], errors="coerce").astype(float)
             features[column] = values.fillna(0.0) if column in zero_columns else values
     return Frame(keys=keys, features=features, labels=labels)
+
+
+def stack(frames: list[Frame]) -> Frame:
+    """Several cut-offs' frames as one training set (a user appears once per cut-off)."""
+    labels = [frame.labels for frame in frames if frame.labels is not None]
+    return Frame(
+        keys=[key for frame in frames for key in frame.keys],
+        features=pd.concat([frame.features for frame in frames], ignore_index=True),
+        labels=pd.concat(labels, ignore_index=True) if len(labels) == len(frames) else None,
+    )
 
 
 @dataclass(frozen=True)
