@@ -196,7 +196,7 @@ def _run_locally(
         local.register("incoming", _reader_table(reader))
         local.execute("CREATE TABLE nodes AS SELECT * FROM incoming")
         pairs_sql, details = _run_splink(local, "nodes", spec, fields, prior, output_schema=None)
-        result = local.execute(pairs_sql).fetch_arrow_table()
+        result = local.execute(pairs_sql).to_arrow_table()
     finally:
         local.close()
     name = tables.name("tmp_sp_pairs_text")

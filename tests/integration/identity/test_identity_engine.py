@@ -217,3 +217,33 @@ def test_profiles_keep_their_ids_when_records_join_or_split(warehouse: tuple[Ibi
     assert len(set(after.values())) == len(after)
     unchanged = {members: pid for members, pid in before.items() if members in after and eve != pid}
     assert unchanged == {members: after[members] for members in unchanged}
+
+
+def test_probabilistic_matching_runs_outside_duckdb_through_a_local_duckdb(
+    warehouse: tuple[IbisWarehouse, str],
+) -> None:
+    wh, schema = warehouse
+    if wh.dialect != "postgres":
+        pytest.skip("on DuckDB Splink runs in the warehouse itself (tests/integration/identity/…demo_truth)")
+    from sluice.identity.probabilistic import splink_pair_finder
+
+    spec = IdentitySpec.model_validate(
+        {
+            **SPEC,
+            "probabilistic": {
+                "enabled": True,
+                "threshold": 0.5,
+                "fields": ["first_name", "last_name"],
+                "blocking": [["first_name"]],
+            },
+        }
+    )
+    inputs = {name: InputTable(wh.table(schema, name), "id") for name in ("crm", "news")}
+    result = resolve(wh, spec, inputs, schema=f"{schema}_bk", slug="people", pair_finder=splink_pair_finder)
+    assert result.rules[-1].rule == "probabilistic"
+    assert {level["field"] for level in result.probabilistic["model"]} == {"first_name", "last_name"}
+    assert sorted(wh.list_tables(f"{schema}_bk")) == [
+        "idr_people_matches",
+        "idr_people_profiles",
+        "idr_people_records",
+    ]
