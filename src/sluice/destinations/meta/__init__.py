@@ -1,0 +1,1 @@
+"""Meta (Facebook) Custom Audiences: export segments as customer-file custom audiences (hashed)."""

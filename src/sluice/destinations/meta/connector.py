@@ -1,0 +1,269 @@
+"""Meta Marketing API (Graph API): export segments as customer-file custom audiences.
+
+A segment becomes a custom audience (``subtype=CUSTOM``) of one ad account, created on first run.
+Members are added with ``POST /{audience_id}/users`` and removed with ``DELETE /{audience_id}/users``,
+body ``{"payload": {"schema": "EMAIL_SHA256", "data": [<sha256>, …]}}``, at most 10,000 per call.
+Identifiers are normalised and SHA-256 hashed here (:mod:`sluice.destinations.hashing`, Meta rules):
+raw emails and phones never leave Sluice. Meta matches asynchronously (up to 24 h) and reports no
+per-person result, so every well-formed row is *delivered*; members cannot be read back.
+See README.md for the facts and their sources.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+
+from sluice.destinations.errors import ConfigError, RateLimited, RowRejected, Transient
+from sluice.destinations.hashing import META, InvalidIdentifier, PiiField, hash_value
+from sluice.destinations.http import RateHeaders
+from sluice.destinations.meta.config import MetaActivationDefaults, MetaConfig
+from sluice.destinations.sdk import (
+    Capabilities,
+    Connector,
+    IdentifierKind,
+    Op,
+    OpKind,
+    Outcome,
+    OutcomeStatus,
+    Service,
+    Target,
+    TargetPage,
+    TargetSpec,
+)
+
+CUSTOM_AUDIENCE = "custom_audience"
+BATCH_LIMIT = 10_000  # rows per /users call
+PAGE = 100
+#: identifier kind → Meta single-key schema (values SHA-256 hex)
+SCHEMAS = {
+    IdentifierKind.EMAIL: "EMAIL_SHA256",
+    IdentifierKind.PHONE: "PHONE_SHA256",
+    IdentifierKind.HASHED: "EMAIL_SHA256",  # an already-hashed identifier is taken as a hashed email
+}
+_FIELDS = {IdentifierKind.EMAIL: PiiField.EMAIL, IdentifierKind.PHONE: PiiField.PHONE}
+#: Graph API throttling codes (app, user, page, custom-audience and ad-account limits)
+THROTTLING_CODES = frozenset({4, 17, 32, 613, 80003, 80004})
+#: codes that need the user: invalid token, permissions, flagged audience (100/1713230)
+CONFIG_CODES = frozenset({102, 190, 200, 10, 294, 2635})
+
+
+def graph_error(response: httpx.Response) -> dict[str, Any]:
+    """The ``error`` object of a Graph API answer (empty when the body has none)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, dict) else {}
+
+
+def describe(error: dict[str, Any], status: int) -> str:
+    """The vendor's words: user message when given, else message, with code/subcode."""
+    text = error.get("error_user_msg") or error.get("message") or f"HTTP {status}"
+    code = error.get("code")
+    sub = error.get("error_subcode")
+    suffix = f" (code {code}{f', subcode {sub}' if sub else ''})" if code is not None else ""
+    return f"{text}{suffix}"
+
+
+def usage_wait(response: httpx.Response) -> float | None:
+    """Seconds to wait from ``X-Business-Use-Case-Usage`` (``estimated_time_to_regain_access``,
+    minutes), when Meta says the account is throttled."""
+    raw = response.headers.get("X-Business-Use-Case-Usage")
+    if not raw:
+        return None
+    try:
+        usage = json.loads(raw)
+    except ValueError:
+        return None
+    minutes = [
+        float(entry.get("estimated_time_to_regain_access") or 0)
+        for entries in (usage.values() if isinstance(usage, dict) else [])
+        for entry in (entries if isinstance(entries, list) else [])
+        if isinstance(entry, dict)
+    ]
+    longest = max(minutes, default=0.0)
+    return longest * 60 if longest > 0 else None
+
+
+class MetaConnector(Connector):
+    """Customer-file custom audiences of one ad account, members addressed by hashed identifiers."""
+
+    type_name = "meta"
+    title = "Meta Custom Audiences"
+    description = (
+        "Export segments as Meta (Facebook/Instagram) customer-file custom audiences (SHA-256 hashed)."
+    )
+    docs_url = "https://developers.facebook.com/docs/marketing-api/reference/custom-audience/users"
+    config_model = MetaConfig
+    activation_defaults = MetaActivationDefaults
+    capabilities = Capabilities(
+        services=frozenset({Service.MEMBERSHIP}),
+        target_kinds=frozenset({CUSTOM_AUDIENCE}),
+        identifiers=frozenset({IdentifierKind.EMAIL, IdentifierKind.PHONE, IdentifierKind.HASHED}),
+        batch_size=BATCH_LIMIT,
+        concurrency=4,
+        rate_limit=None,
+        can_create_targets=True,
+        can_read_members=False,
+        read_members_note="Meta never returns the people in a custom audience (only approximate counts).",
+        full_refresh="resend every member; people who left are not removed (replace sessions not yet used)",
+        rejects_unknown_contacts=False,
+        unknown_contacts_note="Meta accepts every hashed identifier and matches it to people "
+        "asynchronously (up to 24 h); it never reports who was not found.",
+    )
+    config: MetaConfig
+
+    @classmethod
+    def base_url(cls, config: MetaConfig) -> str:
+        return config.base_url or f"https://graph.facebook.com/{config.api_version}"
+
+    @classmethod
+    def auth_headers(cls, config: MetaConfig) -> dict[str, str]:
+        return {"Authorization": f"Bearer {config.access_token.get_secret_value()}"}
+
+    @staticmethod
+    def rate_headers(response: httpx.Response, now: float) -> RateHeaders:
+        """``Retry-After`` if any, else Meta's business-use-case usage header."""
+        retry_after = RateHeaders.from_retry_after(response, now).retry_after
+        return RateHeaders(retry_after=retry_after if retry_after is not None else usage_wait(response))
+
+    @property
+    def _account(self) -> str:
+        account = self.config.ad_account_id
+        return account if account.startswith("act_") else f"act_{account}"
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """One Graph API call; throttling and credential errors become the SDK's error groups."""
+        response = await self.http.request(method, path, **kwargs)
+        if response.is_success:
+            return response
+        error = graph_error(response)
+        code = error.get("code")
+        message = describe(error, response.status_code)
+        if code in THROTTLING_CODES:
+            raise RateLimited(f"Meta throttled the request: {message}", usage_wait(response))
+        if code in (1, 2) or error.get("is_transient"):
+            raise Transient(f"Meta: {message}")
+        if response.status_code in (401, 403) or code in CONFIG_CODES:
+            raise ConfigError(f"Meta refused the access token or its permissions: {message}")
+        if code == 100 and error.get("error_subcode") == 1713230:
+            raise ConfigError(f"Meta blocks uploads to this flagged audience: {message}")
+        return response
+
+    # -- connection and targets ------------------------------------------------------------
+
+    async def check(self) -> str:
+        response = await self._call("GET", f"/{self._account}", params={"fields": "id,name,account_status"})
+        if not response.is_success:
+            raise ConfigError(f"Meta ad account {self._account}: {describe(graph_error(response), 400)}")
+        return f"connected to ad account {response.json().get('name', self._account)!r}"
+
+    def _target(self, audience: dict[str, Any]) -> Target:
+        size = audience.get("approximate_count_lower_bound")
+        return Target(
+            CUSTOM_AUDIENCE,
+            str(audience["id"]),
+            str(audience.get("name", "")),
+            parent_id=self._account,
+            size=int(size) if isinstance(size, int) and size >= 0 else None,
+        )
+
+    async def list_targets(self, kind: str | None = None, cursor: str | None = None) -> TargetPage:
+        params: dict[str, Any] = {
+            "fields": "id,name,subtype,approximate_count_lower_bound,operation_status",
+            "limit": PAGE,
+        }
+        if cursor:
+            params["after"] = cursor
+        response = await self._call("GET", f"/{self._account}/customaudiences", params=params)
+        if not response.is_success:
+            raise ConfigError(f"Meta could not list audiences: {describe(graph_error(response), 400)}")
+        body = response.json()
+        items = [self._target(a) for a in body.get("data") or [] if a.get("subtype", "CUSTOM") == "CUSTOM"]
+        paging = body.get("paging") or {}
+        after = (paging.get("cursors") or {}).get("after")
+        return TargetPage(items, str(after) if paging.get("next") and after else None)
+
+    async def ensure_target(self, spec: TargetSpec) -> Target:
+        if spec.id:
+            response = await self._call(
+                "GET", f"/{spec.id}", params={"fields": "id,name,subtype,approximate_count_lower_bound"}
+            )
+            if not response.is_success:
+                raise ConfigError(
+                    f"Meta custom audience {spec.id} is not available: {describe(graph_error(response), 400)}"
+                )
+            return self._target(response.json())
+        cursor: str | None = None
+        while True:
+            page = await self.list_targets(CUSTOM_AUDIENCE, cursor)
+            for target in page.items:
+                if target.name == spec.name:
+                    return target
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        if not spec.create_if_missing:
+            raise ConfigError(f"Meta has no custom audience named {spec.name!r}")
+        response = await self._call(
+            "POST",
+            f"/{self._account}/customaudiences",
+            json={
+                "name": spec.name,
+                "subtype": "CUSTOM",
+                "description": "Managed by Sluice",
+                "customer_file_source": self.config.customer_file_source,
+            },
+        )
+        if not response.is_success:
+            raise ConfigError(
+                f"Meta could not create audience {spec.name!r}: {describe(graph_error(response), 400)}"
+            )
+        return Target(CUSTOM_AUDIENCE, str(response.json()["id"]), spec.name, parent_id=self._account, size=0)
+
+    # -- members -----------------------------------------------------------------------------
+
+    def hashed(self, identifier: str, kind: IdentifierKind) -> str:
+        """The SHA-256 Meta matches on (already-hashed values pass through)."""
+        field = _FIELDS.get(kind, PiiField.EMAIL)
+        return hash_value(field, identifier, META, default_region=self.config.default_country)
+
+    def invalid_reason(self, op: Op, kind: IdentifierKind) -> str | None:
+        """Refuse what cannot be normalised by Meta's rules (checked before any request)."""
+        if kind not in _FIELDS:
+            return super().invalid_reason(op, kind)  # HASHED: a lowercase SHA-256 hex digest
+        if not op.identifier or not op.identifier.strip():
+            return "identifier is empty"
+        try:
+            self.hashed(op.identifier, kind)
+        except InvalidIdentifier as exc:
+            return str(exc)
+        return None
+
+    async def apply(self, target: Target, ops: Sequence[Op]) -> list[Outcome]:
+        if ops[0].kind not in (OpKind.ADD, OpKind.REMOVE):
+            return [
+                Outcome.of(op, OutcomeStatus.REJECTED, f"Meta custom audiences do not support {op.kind}")
+                for op in ops
+            ]
+        kind = target.identifier_kind
+        hashes = list(dict.fromkeys(self.hashed(op.identifier, kind) for op in ops))
+        payload = {"schema": SCHEMAS[kind], "data": hashes}
+        method = "POST" if ops[0].kind is OpKind.ADD else "DELETE"
+        response = await self._call(method, f"/{target.id}/users", json={"payload": payload})
+        if not response.is_success:
+            error = graph_error(response)
+            if error.get("code") == 100 and error.get("error_subcode") == 33:
+                raise ConfigError(
+                    f"Meta custom audience {target.id} no longer exists: {describe(error, 400)}"
+                )
+            raise RowRejected(describe(error, response.status_code))
+        body = response.json()
+        invalid = int(body.get("num_invalid_entries") or 0)
+        note = f"Meta counted {invalid} invalid entries in this batch" if invalid else ""
+        return [Outcome.of(op, OutcomeStatus.DELIVERED, note) for op in ops]

@@ -1,0 +1,373 @@
+"""A local fake of the Meta Graph API (the custom-audience parts Sluice uses).
+
+Faithful to: an access token as ``Authorization: Bearer``/``OAuth`` or ``access_token`` (error
+``OAuthException`` code 190 otherwise), Graph error objects ``{"error": {message, type, code,
+error_subcode, fbtrace_id}}``, cursor paging (``paging.cursors.after`` + ``paging.next``), custom
+audiences created with ``subtype=CUSTOM`` and a required ``customer_file_source``, and
+``POST``/``DELETE /{audience_id}/users`` with ``payload={schema, data}``: at most 10,000 rows, and
+**every value of a hashed schema must be a SHA-256 hex digest** — unhashed PII is refused and
+recorded as a limit violation. Membership is stored as the hashes Meta would hold; the emulator
+knows which demo contact a hash stands for only because the suite seeded it.
+
+Stated assumptions (not confirmed against a live account): the exact wording of the refusals for
+oversized and unhashed payloads, and the HTTP status of throttling errors (429 here, with code
+80003 and an ``X-Business-Use-Case-Usage`` header).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import itertools
+import json
+import re
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from sluice.destinations.emulation import Emulator
+from sluice.destinations.sdk import Target, TargetSpec
+
+ACCESS_TOKEN = "EAAGemulator0000000000000000000000"  # noqa: S105 - the local fake's token
+ACCOUNT_ID = "act_1234567890"
+BATCH_LIMIT = 10_000
+MAX_LIMIT = 500
+SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+#: schema keys whose values Meta requires SHA-256 hashed
+HASHED_KEYS = frozenset(
+    {
+        "EMAIL_SHA256",
+        "PHONE_SHA256",
+        "EMAIL",
+        "PHONE",
+        "FN",
+        "LN",
+        "FI",
+        "ZIP",
+        "CT",
+        "ST",
+        "COUNTRY",
+        "DOBY",
+        "DOBM",
+        "DOBD",
+        "GEN",
+    }
+)
+UNHASHED_KEYS = frozenset({"EXTERN_ID", "MADID", "MOBILE_ADVERTISER_ID", "PAGEUID", "LOOKALIKE_VALUE"})
+UNKNOWN_CONTACT = "Meta does not report unmatched people"
+
+
+def email_hash(email: str) -> str:
+    """SHA-256 of a trimmed, lowercased email (Meta's EMAIL normalisation)."""
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+class GraphError(Exception):
+    def __init__(
+        self, status: int, message: str, code: int, subcode: int | None = None, **extra: Any
+    ) -> None:
+        self.status, self.message, self.code, self.subcode, self.extra = status, message, code, subcode, extra
+
+
+def graph_error(
+    status: int, message: str, code: int, subcode: int | None = None, **extra: Any
+) -> JSONResponse:
+    error: dict[str, Any] = {
+        "message": message,
+        "type": "OAuthException",
+        "code": code,
+        "fbtrace_id": uuid.uuid4().hex[:11],
+        **extra,
+    }
+    if subcode is not None:
+        error["error_subcode"] = subcode
+    headers = {}
+    if code == 190:
+        headers["WWW-Authenticate"] = (
+            'OAuth "Facebook Platform" "invalid_token" "Invalid OAuth access token."'
+        )
+    return JSONResponse({"error": error}, status_code=status, headers=headers)
+
+
+def not_found(object_id: str, method: str = "get") -> GraphError:
+    return GraphError(
+        400,
+        f"Unsupported {method} request. Object with ID '{object_id}' does not exist, cannot be loaded "
+        "due to missing permissions, or does not support this operation.",
+        100,
+        33,
+    )
+
+
+@dataclass
+class Audience:
+    id: str
+    name: str
+    subtype: str
+    customer_file_source: str
+    description: str = ""
+    members: set[str] = field(default_factory=set)  # hashes held (first hashed key of each row)
+
+
+@dataclass
+class Account:
+    id: str
+    name: str
+    audiences: dict[str, Audience] = field(default_factory=dict)
+
+
+class MetaEmulator(Emulator):
+    """One ad account served under ``/{version}`` (any Graph API version)."""
+
+    name = "meta"
+    batch_limit = BATCH_LIMIT
+    unknown_contact_message = UNKNOWN_CONTACT
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.access_token = ACCESS_TOKEN
+        self.accounts = {ACCOUNT_ID: Account(ACCOUNT_ID, "Sluice demo ad account")}
+        self.known: dict[str, str] = {}  # hash → identifier the suite seeded
+        self.unhashed_refusals = 0
+        self._ids = itertools.count(23850000000000001)
+        super().__init__(**kwargs)
+
+    # -- vendor errors -----------------------------------------------------------------------
+
+    def rate_limited(self) -> Response:
+        response = graph_error(
+            429,
+            "There have been too many calls for custom audience API from this ad-account. "
+            "Wait a bit and try again.",
+            80003,
+            2446079,
+            is_transient=True,
+        )
+        usage = {
+            ACCOUNT_ID.removeprefix("act_"): [
+                {"type": "CUSTOM_AUDIENCE", "call_count": 100, "estimated_time_to_regain_access": 1}
+            ]
+        }
+        response.headers["X-Business-Use-Case-Usage"] = json.dumps(usage)
+        return response
+
+    def server_error(self) -> Response:
+        return graph_error(500, "An unknown error occurred", 1, 99, is_transient=True)
+
+    def _authorise(self, request: Request) -> None:
+        header = request.headers.get("authorization", "")
+        scheme, _, value = header.partition(" ")
+        token = (
+            value if scheme.lower() in ("bearer", "oauth") else request.query_params.get("access_token", "")
+        )
+        if not token:
+            raise GraphError(
+                400, "An active access token must be used to query information about the current user.", 2500
+            )
+        if token != self.access_token:
+            raise GraphError(400, "Invalid OAuth access token - Cannot parse access token", 190)
+
+    def _account(self, account: str) -> Account:
+        found = self.accounts.get(f"act_{account}")
+        if found is None:
+            raise not_found(f"act_{account}")
+        return found
+
+    def _audience(self, audience_id: str, method: str = "get") -> Audience:
+        for account in self.accounts.values():
+            if audience_id in account.audiences:
+                return account.audiences[audience_id]
+        raise not_found(audience_id, method)
+
+    @staticmethod
+    def _audience_json(audience: Audience) -> dict[str, Any]:
+        return {
+            "id": audience.id,
+            "name": audience.name,
+            "subtype": audience.subtype,
+            "description": audience.description,
+            "customer_file_source": audience.customer_file_source,
+            "approximate_count_lower_bound": -1 if len(audience.members) < 1000 else len(audience.members),
+            "operation_status": {"code": 200, "description": "Normal"},
+        }
+
+    # -- routes ------------------------------------------------------------------------------
+
+    def add_routes(self, app: FastAPI) -> None:
+        @app.exception_handler(GraphError)
+        async def _graph_error(_: Request, exc: GraphError) -> JSONResponse:
+            return graph_error(exc.status, exc.message, exc.code, exc.subcode, **exc.extra)
+
+        @app.get("/{version}/act_{account}/customaudiences")
+        def list_audiences(version: str, account: str, request: Request) -> dict[str, Any]:
+            self._authorise(request)
+            every = list(self._account(account).audiences.values())
+            limit = self.page_size(int(request.query_params.get("limit", 25)), MAX_LIMIT)
+            after = request.query_params.get("after")
+            start = int(base64.b64decode(after).decode()) if after else 0
+            chosen = every[start : start + limit]
+            body: dict[str, Any] = {"data": [self._audience_json(a) for a in chosen]}
+            if chosen:
+                cursors = {
+                    "before": base64.b64encode(str(start).encode()).decode(),
+                    "after": base64.b64encode(str(start + len(chosen)).encode()).decode(),
+                }
+                body["paging"] = {"cursors": cursors}
+                if start + len(chosen) < len(every):
+                    body["paging"]["next"] = (
+                        f"https://graph.facebook.com/{version}/act_{account}/customaudiences"
+                        f"?limit={limit}&after={cursors['after']}"
+                    )
+            return body
+
+        @app.post("/{version}/act_{account}/customaudiences")
+        async def create_audience(version: str, account: str, request: Request) -> dict[str, str]:
+            self._authorise(request)
+            owner = self._account(account)
+            body = await self.json_body(request) or {}
+            if not body.get("name"):
+                raise GraphError(400, "(#100) The parameter name is required", 100)
+            subtype = str(body.get("subtype", "CUSTOM"))
+            if subtype == "CUSTOM" and not body.get("customer_file_source"):
+                raise GraphError(
+                    400, "(#100) customer_file_source is required for customer file custom audiences", 100
+                )
+            audience = Audience(
+                str(next(self._ids)),
+                str(body["name"]),
+                subtype,
+                str(body.get("customer_file_source", "")),
+                str(body.get("description", "")),
+            )
+            owner.audiences[audience.id] = audience
+            return {"id": audience.id}
+
+        @app.get("/{version}/act_{account}")
+        def account_info(version: str, account: str, request: Request) -> dict[str, Any]:
+            self._authorise(request)
+            owner = self._account(account)
+            return {"id": owner.id, "name": owner.name, "account_status": 1}
+
+        @app.post("/{version}/{audience_id}/users")
+        async def add_users(version: str, audience_id: str, request: Request) -> dict[str, Any]:
+            return await self._users(audience_id, request, adding=True)
+
+        @app.delete("/{version}/{audience_id}/users")
+        async def remove_users(version: str, audience_id: str, request: Request) -> dict[str, Any]:
+            return await self._users(audience_id, request, adding=False)
+
+        @app.get("/{version}/{audience_id}")
+        def get_audience(version: str, audience_id: str, request: Request) -> dict[str, Any]:
+            self._authorise(request)
+            return self._audience_json(self._audience(audience_id))
+
+        @app.delete("/{version}/{audience_id}")
+        def delete_audience(version: str, audience_id: str, request: Request) -> dict[str, bool]:
+            self._authorise(request)
+            audience = self._audience(audience_id, "delete")
+            for account in self.accounts.values():
+                account.audiences.pop(audience.id, None)
+            return {"success": True}
+
+    async def _users(self, audience_id: str, request: Request, *, adding: bool) -> dict[str, Any]:
+        self._authorise(request)
+        audience = self._audience(audience_id, "post" if adding else "delete")
+        body = await self.json_body(request) or {}
+        payload = body.get("payload")
+        if isinstance(payload, str):
+            try:
+                payload = json.loads(payload)
+            except ValueError:
+                payload = None
+        if not isinstance(payload, dict) or "schema" not in payload or "data" not in payload:
+            raise GraphError(400, "(#100) The parameter payload is required", 100)
+        schema = payload["schema"]
+        keys = [schema] if isinstance(schema, str) else list(schema)
+        unknown = [k for k in keys if k not in HASHED_KEYS | UNHASHED_KEYS]
+        if not keys or unknown:
+            raise GraphError(400, f"(#100) Invalid schema: {unknown or keys}", 100)
+        data = payload["data"]
+        if not isinstance(data, list):
+            raise GraphError(400, "(#100) data must be an array", 100)
+        if len(data) > BATCH_LIMIT:
+            self.violation(f"batch of {len(data)} rows")
+            raise GraphError(
+                400, f"(#100) Too many entries in payload: at most {BATCH_LIMIT} rows per request", 100
+            )
+        rows = [[row] if isinstance(schema, str) else row for row in data]
+        for row in rows:
+            if not isinstance(row, list) or len(row) != len(keys):
+                raise GraphError(400, "(#100) Each row of data must have one value per schema key", 100)
+            for key, value in zip(keys, row, strict=True):
+                if key in HASHED_KEYS and value not in ("", None) and not SHA256.fullmatch(str(value)):
+                    self.unhashed_refusals += 1
+                    self.violation(f"unhashed value in {key}")
+                    raise GraphError(
+                        400,
+                        "(#100) Invalid parameter",
+                        100,
+                        error_user_title="Data not hashed",
+                        error_user_msg=f"Values for {key} must be normalised and SHA-256 hashed.",
+                    )
+        first = next((i for i, k in enumerate(keys) if k in HASHED_KEYS), 0)
+        for row in rows:
+            value = str(row[first]).lower()
+            if adding:
+                audience.members.add(value)
+            else:
+                audience.members.discard(value)
+        return {
+            "audience_id": audience.id,
+            "session_id": str(uuid.uuid4().int)[:19],
+            "num_received": len(rows),
+            "num_invalid_entries": 0,
+            "invalid_entry_samples": {},
+        }
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "accounts": [
+                {
+                    "id": account.id,
+                    "audiences": [
+                        {"id": a.id, "name": a.name, "members": len(a.members)}
+                        for a in account.audiences.values()
+                    ],
+                }
+                for account in self.accounts.values()
+            ],
+            "unhashed_refusals": self.unhashed_refusals,
+        }
+
+    # -- conformance hooks ---------------------------------------------------------------------
+
+    def seed_contacts(self, identifiers: Iterable[str]) -> None:
+        for email in identifiers:
+            self.known[email_hash(email)] = email
+
+    def connector_config(self, base_url: str, *, valid: bool = True) -> dict[str, Any]:
+        token = self.access_token if valid else "EAAGwrong000000000000000000000000"
+        return {
+            "access_token": token,
+            "ad_account_id": ACCOUNT_ID,
+            "base_url": f"{base_url.rstrip('/')}/v25.0",
+        }
+
+    def target_spec(self) -> TargetSpec:
+        return TargetSpec(kind="custom_audience", name="Sluice conformance")
+
+    def members(self, target: Target) -> set[str]:
+        audience = self._audience(target.id)
+        return {self.known.get(h, h) for h in audience.members}
+
+    def seed_members(self, target: Target, identifiers: Iterable[str]) -> None:
+        self._audience(target.id).members.update(email_hash(e) for e in identifiers)
+
+    def seed_targets(self, names: Iterable[str], spec: TargetSpec) -> None:
+        account = self.accounts[ACCOUNT_ID]
+        for name in names:
+            audience = Audience(str(next(self._ids)), name, "CUSTOM", "USER_PROVIDED_ONLY")
+            account.audiences[audience.id] = audience

@@ -1,0 +1,131 @@
+"""Meta Custom Audiences: unhashed PII never leaves Sluice, and the emulator refuses it when sent.
+
+The conformance suite runs again for Meta here with a check after every test: every request body
+the emulator received is walked and no string (other than a SHA-256 digest) may look like an email
+or a phone number.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from sluice.destinations.emulation import Emulator, FaultKind
+from sluice.destinations.errors import ConfigError
+from sluice.destinations.hashing import sha256_hex
+from sluice.destinations.meta.emulator import ACCESS_TOKEN
+from sluice.destinations.sdk import IdentifierKind, OpKind, OutcomeStatus
+from sluice.destinations.testing import DestinationConformance
+from sluice.destinations.testing.harness import EMULATOR_URL, Harness
+
+EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+PHONE = re.compile(r"\+?\(?\d[\d\s().-]{5,}\d")
+DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
+def raw_pii(value: Any) -> list[str]:
+    """Strings inside a JSON value that look like an email or a phone number (digests excepted)."""
+    if isinstance(value, dict):
+        return [hit for key, item in value.items() for hit in raw_pii(key) + raw_pii(item)]
+    if isinstance(value, list):
+        return [hit for item in value for hit in raw_pii(item)]
+    if isinstance(value, bool) or value is None:
+        return []
+    text = str(value)
+    if DIGEST.fullmatch(text):
+        return []
+    return [m.group(0) for m in EMAIL.finditer(text)] + [m.group(0) for m in PHONE.finditer(text)]
+
+
+def scan(emulator: Emulator) -> list[str]:
+    """Raw PII found in every body (and query string) the emulator received."""
+    hits: list[str] = []
+    for request in emulator.requests:
+        hits.extend(raw_pii(request.body))
+        hits.extend(raw_pii({k: v for k, v in request.query.items() if k != "after"}))
+    return hits
+
+
+def test_the_scanner_finds_raw_emails_and_phones() -> None:
+    body = {"payload": {"schema": "EMAIL_SHA256", "data": ["a.b@example.com", sha256_hex("x")]}}
+    assert raw_pii(body) == ["a.b@example.com"]
+    assert raw_pii({"data": [["+1 (650) 555-1212"]]}) == ["+1 (650) 555-1212"]
+    assert raw_pii({"data": [sha256_hex("16505551212")], "name": "Sluice conformance"}) == []
+
+
+class TestMetaConformanceSendsNoRawPii(DestinationConformance):
+    """The whole membership conformance suite, Meta only, with every received body scanned."""
+
+    @pytest.fixture(params=["meta"])
+    def harness(self, request: pytest.FixtureRequest) -> Iterator[Harness]:
+        harness = Harness.of(str(request.param))
+        yield harness
+        assert scan(harness.emulator) == []
+        assert harness.emulator.state()["unhashed_refusals"] == 0
+
+
+@pytest.mark.anyio
+async def test_phone_audiences_send_hashed_e164_digits() -> None:
+    harness = Harness.of("meta")
+    connector = harness.connect()
+    target = dataclasses.replace(await harness.target(connector), identifier_kind=IdentifierKind.PHONE)
+    outcomes = await harness.send(connector, target, OpKind.ADD, ["+1 (650) 555-1212", "650.555.1213", "12"])
+    assert [o.status for o in outcomes] == [
+        OutcomeStatus.REJECTED,  # invalid rows come out first, without a request
+        OutcomeStatus.DELIVERED,
+        OutcomeStatus.DELIVERED,
+    ]
+    write = [r for r in harness.emulator.requests if r.path.endswith("/users")][-1]
+    assert write.body["payload"] == {
+        "schema": "PHONE_SHA256",
+        "data": [sha256_hex("16505551212"), sha256_hex("16505551213")],
+    }
+    assert scan(harness.emulator) == []
+    await connector.aclose()
+
+
+@pytest.mark.anyio
+async def test_the_emulator_refuses_unhashed_pii_and_oversized_batches() -> None:
+    harness = Harness.of("meta")
+    connector = harness.connect()
+    target = await harness.target(connector)
+    await connector.aclose()
+    headers = {"Authorization": f"Bearer {ACCESS_TOKEN}"}
+    transport = httpx.ASGITransport(app=harness.emulator.app)
+    async with httpx.AsyncClient(transport=transport, base_url=EMULATOR_URL) as client:
+        raw = {"payload": {"schema": ["EMAIL", "FN"], "data": [[sha256_hex("a@b.co"), "Mary"]]}}
+        refused = await client.post(f"/v25.0/{target.id}/users", json=raw, headers=headers)
+        assert refused.status_code == 400
+        assert refused.json()["error"]["error_user_title"] == "Data not hashed"
+        too_many = {
+            "payload": {"schema": "EMAIL_SHA256", "data": [sha256_hex(str(n)) for n in range(10_001)]}
+        }
+        refused = await client.post(f"/v25.0/{target.id}/users", json=too_many, headers=headers)
+        assert refused.status_code == 400
+        assert "10000" in refused.json()["error"]["message"]
+        bad_token = await client.get("/v25.0/act_1234567890", headers={"Authorization": "Bearer nope"})
+        assert bad_token.json()["error"]["code"] == 190
+    assert harness.emulator.members(target) == set()
+    assert len(harness.emulator.limit_violations) == 2
+
+
+@pytest.mark.anyio
+async def test_throttling_waits_for_the_usage_header_and_gone_audiences_pause() -> None:
+    harness = Harness.of("meta")
+    connector = harness.connect()
+    target = await harness.target(connector)
+    people = harness.contacts(range(3))
+    harness.emulator.inject(FaultKind.RATE_LIMIT, 1)
+    outcomes = await harness.send(connector, target, OpKind.ADD, people)
+    assert {o.status for o in outcomes} == {OutcomeStatus.DELIVERED}
+    assert harness.clock.slept, "the connector must wait before retrying"
+    assert harness.clock.slept[0] >= 60, "waits the minutes Meta announces"
+    gone = dataclasses.replace(target, id="999")
+    with pytest.raises(ConfigError):
+        await harness.send(connector, gone, OpKind.ADD, people)
+    await connector.aclose()
