@@ -3476,6 +3476,12 @@ export interface components {
              * @default 10
              */
             top_n: number;
+            /**
+             * Training Windows
+             * @description Past horizons stacked as training data (more covers seasons).
+             * @default 3
+             */
+            training_windows: number;
         };
         /**
          * PredictorCreate
@@ -3590,7 +3596,7 @@ export interface components {
             /**
              * Threshold
              * @description Minimum match probability.
-             * @default 0.95
+             * @default 0.99
              */
             threshold: number;
         };
