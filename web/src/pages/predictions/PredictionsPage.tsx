@@ -86,7 +86,7 @@ function NewPredictor() {
             description: "",
             kind,
             model_id: modelId ?? "",
-            config: { horizon_days: horizon, top_n: 10, exclude_purchased: true, purchase_filter: filter || null },
+            config: { horizon_days: horizon, training_windows: 3, top_n: 10, exclude_purchased: true, purchase_filter: filter || null },
           },
         }),
       ),
