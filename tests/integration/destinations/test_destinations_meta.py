@@ -8,47 +8,19 @@ or a phone number.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
 
-from sluice.destinations.emulation import Emulator, FaultKind
+from sluice.destinations.emulation import FaultKind
 from sluice.destinations.errors import ConfigError
 from sluice.destinations.hashing import sha256_hex
 from sluice.destinations.meta.emulator import ACCESS_TOKEN
 from sluice.destinations.sdk import IdentifierKind, OpKind, OutcomeStatus
 from sluice.destinations.testing import DestinationConformance
 from sluice.destinations.testing.harness import EMULATOR_URL, Harness
-
-EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
-PHONE = re.compile(r"\+?\(?\d[\d\s().-]{5,}\d")
-DIGEST = re.compile(r"[0-9a-f]{64}")
-
-
-def raw_pii(value: Any) -> list[str]:
-    """Strings inside a JSON value that look like an email or a phone number (digests excepted)."""
-    if isinstance(value, dict):
-        return [hit for key, item in value.items() for hit in raw_pii(key) + raw_pii(item)]
-    if isinstance(value, list):
-        return [hit for item in value for hit in raw_pii(item)]
-    if isinstance(value, bool) or value is None:
-        return []
-    text = str(value)
-    if DIGEST.fullmatch(text):
-        return []
-    return [m.group(0) for m in EMAIL.finditer(text)] + [m.group(0) for m in PHONE.finditer(text)]
-
-
-def scan(emulator: Emulator) -> list[str]:
-    """Raw PII found in every body (and query string) the emulator received."""
-    hits: list[str] = []
-    for request in emulator.requests:
-        hits.extend(raw_pii(request.body))
-        hits.extend(raw_pii({k: v for k, v in request.query.items() if k != "after"}))
-    return hits
+from sluice.destinations.testing.pii import raw_pii, scan
 
 
 def test_the_scanner_finds_raw_emails_and_phones() -> None:

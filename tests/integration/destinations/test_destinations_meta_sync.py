@@ -1,0 +1,110 @@
+"""A real run to Meta: demo warehouse (DuckDB) → segment → Meta emulator over HTTP; only hashes leave."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from sluice.core.settings import Settings
+from sluice.demo.emulator_server import BackgroundEmulators
+from sluice.demo.warehouse import build_demo_warehouse
+from sluice.demo.workspace import DemoWorkspace, seed_demo_workspace
+from sluice.destinations.emulators import demo_contacts
+from sluice.destinations.hashing import sha256_hex
+from sluice.destinations.meta.connector import MetaConnector
+from sluice.destinations.meta.emulator import MetaEmulator
+from sluice.destinations.testing.pii import scan
+from sluice.segments.demo import NEWSLETTER
+from sluice.store.db import Database
+from sluice.store.tables.activations import Activation, Run
+from sluice.store.tables.destinations import Destination
+from sluice.store.tables.segments import Segment
+from sluice.sync.runner import execute_run
+from sluice.sync.runs import RunRequest, request_run
+
+
+@pytest.fixture
+def meta_run(
+    settings: Settings, sqlite_database: Database, tmp_path: Path
+) -> Iterator[tuple[Database, Settings, BackgroundEmulators, str, Path]]:
+    warehouse = tmp_path / "demo.duckdb"
+    build_demo_warehouse(users=600, seed=7, path=warehouse, as_of=date.today())
+    with BackgroundEmulators(contacts=demo_contacts(warehouse)) as emulators:
+        workspace: DemoWorkspace = seed_demo_workspace(
+            sqlite_database, warehouse=warehouse, emulators_url=emulators.url
+        )
+        config = emulators.emulators["meta"].connector_config(f"{emulators.url}/meta")
+        secrets = set(MetaConnector.config_model.secret_field_names())
+        with sqlite_database.session() as session:
+            destination = Destination(
+                workspace_id=workspace.workspace_id, name="Meta (emulator)", type="meta"
+            )
+            session.add(destination)
+            destination.config = {k: v for k, v in config.items() if k not in secrets}
+            destination.write_secrets(
+                sqlite_database.secrets, {k: v for k, v in config.items() if k in secrets}
+            )
+            session.flush()
+            segment = (
+                session.query(Segment).filter_by(workspace_id=workspace.workspace_id, name=NEWSLETTER).one()
+            )
+            activation = Activation(
+                workspace_id=workspace.workspace_id,
+                name="Newsletter → Meta",
+                segment_id=segment.id,
+                destination_id=destination.id,
+                service="membership",
+                target={"kind": "custom_audience", "name": "Newsletter", "create_if_missing": True},
+                identifier={"field": "email", "kind": "email"},
+                mapping=[],
+                schedule={"kind": "manual"},
+                settings={},
+            )
+            session.add(activation)
+            session.flush()
+            activation_id = activation.id
+        yield sqlite_database, settings, emulators, activation_id, warehouse
+
+
+def run_once(database: Database, settings: Settings, activation_id: str) -> Run:
+    with database.session() as session:
+        activation = session.get(Activation, activation_id)
+        assert activation is not None
+        run_id = request_run(session, activation, RunRequest()).id
+    execute_run(database, settings, run_id, worker="test")
+    with database.session() as session:
+        run = session.get(Run, run_id)
+        assert run is not None
+        session.expunge(run)
+        return run
+
+
+def test_a_run_creates_the_audience_and_sends_only_hashes(
+    meta_run: tuple[Database, Settings, BackgroundEmulators, str, Path],
+) -> None:
+    database, settings, emulators, activation_id, warehouse = meta_run
+    first = run_once(database, settings, activation_id)
+    assert first.state == "succeeded", first.error
+    assert first.counts["delivered"] > 0
+    emulator = emulators.emulators["meta"]
+    assert isinstance(emulator, MetaEmulator)
+    (audience,) = emulator.accounts["act_1234567890"].audiences.values()
+    assert audience.name == "Newsletter"
+    assert audience.subtype == "CUSTOM"
+    assert audience.customer_file_source == "USER_PROVIDED_ONLY"
+    assert len(audience.members) == first.counts["delivered"]
+    hashes_of_demo_users = {sha256_hex(email.strip().lower()) for email in demo_contacts(warehouse)}
+    assert audience.members <= hashes_of_demo_users, "members are SHA-256 of normalised demo emails"
+    writes = [r for r in emulator.requests if r.path.endswith("/users")]
+    assert writes
+    assert all(r.headers.get("authorization", "").startswith("Bearer ") for r in writes)
+    assert all("access_token" not in r.query for r in emulator.requests), "the token stays out of URLs"
+    assert scan(emulator) == []
+    assert emulator.limit_violations == []
+
+    again = run_once(database, settings, activation_id)
+    assert again.state == "succeeded", again.error
+    assert again.counts.get("delivered", 0) == 0, "an unchanged audience sends nothing"
