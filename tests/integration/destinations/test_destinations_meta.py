@@ -101,3 +101,24 @@ async def test_throttling_waits_for_the_usage_header_and_gone_audiences_pause() 
     with pytest.raises(ConfigError):
         await harness.send(connector, gone, OpKind.ADD, people)
     await connector.aclose()
+
+
+@pytest.mark.anyio
+async def test_prehashed_identifiers_pass_through_and_a_wrong_account_is_a_config_error() -> None:
+    harness = Harness.of("meta")
+    connector = harness.connect()
+    target = dataclasses.replace(await harness.target(connector), identifier_kind=IdentifierKind.HASHED)
+    digest = sha256_hex("user1@example.com")
+    outcomes = await harness.send(connector, target, OpKind.ADD, [digest, "USER1@EXAMPLE.COM"])
+    assert [o.status for o in outcomes] == [OutcomeStatus.REJECTED, OutcomeStatus.DELIVERED]
+    assert "SHA-256" in outcomes[0].message
+    write = [r for r in harness.emulator.requests if r.path.endswith("/users")][-1]
+    assert write.body["payload"] == {"schema": "EMAIL_SHA256", "data": [digest]}
+    await connector.aclose()
+    config = {**harness.emulator.connector_config(EMULATOR_URL), "ad_account_id": "act_999"}
+    stranger = harness.connector_class.connect(
+        config, http_client=httpx.AsyncClient(transport=httpx.ASGITransport(app=harness.emulator.app))
+    )
+    with pytest.raises(ConfigError, match="act_999"):
+        await stranger.check()
+    await stranger.http.client.aclose()
