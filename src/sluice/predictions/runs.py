@@ -126,8 +126,8 @@ def execute_version(
             log.exception("predictor run failed", version_id=version_id)
         with database.session() as session:
             version = session.get(PredictorVersion, version_id)
-            assert version is not None
-            version.state, version.message, version.finished_at = "failed", message, utcnow()
+            if version is not None:  # None: the predictor was deleted meanwhile
+                version.state, version.message, version.finished_at = "failed", message, utcnow()
         return "failed"
     return "succeeded"
 

@@ -223,6 +223,10 @@ def test_a_second_run_repoints_the_fields_and_keeps_the_history(
     users = client.get(f"/api/v1/models/{_users_model_id(client)}").json()
     calc = next(f["calculation"] for f in users["fields"] if f["name"] == "recommended_products")
     assert calc["version_id"] == second["id"]
+    # Starting a run is in the audit trail, as the user who started it.
+    started = client.get("/api/v1/audit-logs", params={"action": "prediction.run_started"}).json()["items"]
+    assert len(started) == 2
+    assert {entry["actor_type"] for entry in started} != {"system"}
     # Renaming the field moves it at the next run.
     renamed_field = client.patch(
         f"/api/v1/predictors/{predictor_id}", json={"config": {"top_n": 3, "field_name": "next_buys"}}

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from sluice.api.deps import DbSession, get_database, require
 from sluice.api.pagination import Page, PageParams, page_params, paginate
+from sluice.auth.audit import bind_audit_context, current_audit_context, record_audit
 from sluice.auth.permissions import Permission
 from sluice.auth.principal import Principal
 from sluice.core.settings import Settings
@@ -84,13 +85,21 @@ def list_versions(
 
 @router.post("/{predictor_id}/versions", response_model=VersionOut, status_code=status.HTTP_202_ACCEPTED)
 def start_run(
-    predictor_id: str, request: Request, background: BackgroundTasks, principal: Writer
+    predictor_id: str,
+    request: Request,
+    request_session: DbSession,
+    background: BackgroundTasks,
+    principal: Writer,
 ) -> VersionOut:
     """Queue a training and scoring run; it executes after the response (poll the versions)."""
     database = get_database(request)
     with database.session() as session:  # committed before the background task claims it
+        bind_audit_context(session, current_audit_context(request_session))
         predictor = get_scoped(session, Predictor, predictor_id, principal.workspace_id, "predictor")
         version = queue_version(session, predictor)
+        record_audit(
+            session, "prediction.run_started", "predictor", predictor.id, {"version": version.number}
+        )
         out = service.version_out(version, predictor.active_version_id)
     settings: Settings = request.app.state.settings
     background.add_task(execute_with_heartbeat, database, settings, out.id)

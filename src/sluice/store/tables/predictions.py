@@ -38,6 +38,9 @@ class PredictorVersion(WorkspaceScoped, Base):
 
     __tablename__ = "predictor_versions"
     __table_args__ = (UniqueConstraint("predictor_id", "number"),)
+    # Run history is its own record (progress updates every few seconds would flood the trail);
+    # starting a run is audited explicitly as ``prediction.run_started``.
+    __audit__ = False
 
     predictor_id: Mapped[str] = mapped_column(
         String(26), ForeignKey("predictors.id", ondelete="CASCADE"), index=True
