@@ -35,18 +35,22 @@ export function useDebounced<T>(value: T, delay: number): T {
 
 /** Live count of the tree being edited, with per-condition counts and sample rows. */
 export function useDraftPreview(modelId: string | null, definition: Definition) {
-  const draft = useDebounced(JSON.stringify(draftForPreview(definition)), 500);
+  // The model and the tree settle together: a saved segment sets both at once when it loads, and
+  // previewing its model with the not-yet-settled empty tree would race the real preview on the server.
+  const settled = useDebounced(JSON.stringify({ modelId, draft: draftForPreview(definition) }), 500);
+  const { modelId: settledModelId, draft: settledDraft } = JSON.parse(settled) as { modelId: string | null; draft: unknown };
+  const draft = JSON.stringify(settledDraft);
   // One key per open builder: the server stops this builder's older preview when a newer one starts.
   const previewKey = useRef(`builder-${Math.random().toString(36).slice(2)}`).current;
   return useQuery<components["schemas"]["SegmentPreviewOut"]>({
-    queryKey: ["segment-preview", modelId, draft],
-    enabled: Boolean(modelId),
+    queryKey: ["segment-preview", settledModelId, draft],
+    enabled: Boolean(settledModelId),
     placeholderData: (previous) => previous,
     // A newer draft aborts this request in the browser; the preview key stops its query on the server.
     queryFn: async ({ signal }) =>
       unwrap(
         await api.POST("/api/v1/segments/preview", {
-          body: { model_id: modelId!, definition: JSON.parse(draft) as Definition, explain: true, limit: 20, preview_key: previewKey },
+          body: { model_id: settledModelId!, definition: JSON.parse(draft) as Definition, explain: true, limit: 20, preview_key: previewKey },
           signal,
         }),
       ),
