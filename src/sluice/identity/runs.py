@@ -1,7 +1,9 @@
 """Running a stored graph: a run row, the engine in the warehouse, counts and warnings kept.
 
-Runs execute where they are asked for (the API request, ``sluice identity run``); at most one
-runs per graph at a time (enforced by a partial unique index). A failed run keeps the previous
+A run executes where it is asked for (``sluice identity run``, the API by default), or is queued
+(``state = queued``) for the job runtime of ``sluice serve`` / ``sluice worker``
+(:mod:`sluice.identity.jobs`). At most one run per graph is running at a time (a partial unique
+index); a graph with a queued or running run refuses another. A failed run keeps the previous
 run's tables: the engine only swaps them in at the very end.
 """
 
@@ -30,13 +32,20 @@ from sluice.warehouse.sources import open_source
 log = get_logger(__name__)
 
 
-def start_run(session: Session, graph: IdentityGraph, *, requested_by: str, trigger: str) -> IdentityRun:
-    """A new running run (Conflict if the graph already runs)."""
+ACTIVE_STATES = ("queued", "running")
+
+
+def _check_idle(session: Session, graph: IdentityGraph) -> None:
     active = session.scalar(
-        select(IdentityRun).where(IdentityRun.graph_id == graph.id, IdentityRun.state == "running")
+        select(IdentityRun).where(IdentityRun.graph_id == graph.id, IdentityRun.state.in_(ACTIVE_STATES))
     )
     if active is not None:
-        raise Conflict(f"identity graph {graph.name!r} is already running (run {active.id})")
+        raise Conflict(f"identity graph {graph.name!r} is already {active.state} (run {active.id})")
+
+
+def start_run(session: Session, graph: IdentityGraph, *, requested_by: str, trigger: str) -> IdentityRun:
+    """A new running run (Conflict if the graph already has a queued or running one)."""
+    _check_idle(session, graph)
     run = IdentityRun(
         workspace_id=graph.workspace_id,
         graph_id=graph.id,
@@ -50,6 +59,23 @@ def start_run(session: Session, graph: IdentityGraph, *, requested_by: str, trig
         session.flush()
     except IntegrityError:
         raise Conflict(f"identity graph {graph.name!r} is already running") from None
+    return run
+
+
+def queue_run(
+    session: Session, graph: IdentityGraph, *, requested_by: str, trigger: str = "manual"
+) -> IdentityRun:
+    """A queued run, executed by a worker (``sluice serve`` or ``sluice worker``) at its next tick."""
+    _check_idle(session, graph)
+    run = IdentityRun(
+        workspace_id=graph.workspace_id,
+        graph_id=graph.id,
+        state="queued",
+        trigger=trigger,
+        requested_by=requested_by,
+    )
+    session.add(run)
+    session.flush()
     return run
 
 
@@ -78,6 +104,19 @@ def run_graph(
 ) -> IdentityRun:
     """Run ``graph`` now; the run ends ``succeeded`` (profiles model up to date) or ``failed``."""
     run = start_run(session, graph, requested_by=requested_by, trigger=trigger)
+    execute(session, graph, run, box, pair_finder=pair_finder)
+    return run
+
+
+def execute(
+    session: Session,
+    graph: IdentityGraph,
+    run: IdentityRun,
+    box: SecretBox | None,
+    *,
+    pair_finder: PairFinder | None = None,
+) -> None:
+    """Execute a running run in the warehouse and record its outcome (never raises)."""
     try:
         source = session.get(Source, graph.source_id)
         if source is None:
@@ -109,7 +148,6 @@ def run_graph(
         run.state, run.error = "failed", driver_message(exc)
     run.finished_at = datetime.now(UTC)
     session.flush()
-    return run
 
 
 def _succeeded(run: IdentityRun, result: RunResult) -> None:

@@ -155,6 +155,7 @@ class JobRuntime:
             )
         self._deliver([], waiting)
         self._tick_predictions()
+        self._tick_identity()
         self._tick_refreshes()
         send_pending_alerts(self.database, self.settings)
 
@@ -173,6 +174,12 @@ class JobRuntime:
     def _tick_predictions(self) -> None:
         """AI predictions: fail lost runs, queue due schedules, execute queued versions (own thread)."""
         from sluice.predictions.jobs import tick_in_background  # imported at the first tick, not at start-up
+
+        tick_in_background(self.database, self.settings)
+
+    def _tick_identity(self) -> None:
+        """Identity resolution: fail lost runs, execute queued ones (own thread)."""
+        from sluice.identity.jobs import tick_in_background  # imported at the first tick, not at start-up
 
         tick_in_background(self.database, self.settings)
 

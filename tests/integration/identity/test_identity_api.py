@@ -131,3 +131,31 @@ def test_specs_are_checked_against_model_fields_and_viewers_cannot_run(
         == 204
     )
     assert client.get(f"/api/v1/identity-graphs/{graph['id']}").status_code == 404
+
+
+def test_background_runs_are_executed_by_the_job_runtime_and_lost_ones_fail(
+    client: TestClient, graph: dict[str, Any], sqlite_database: Any, settings: Any
+) -> None:
+    from datetime import timedelta
+
+    from sluice.identity.jobs import LOST_MESSAGE, claim, execute_queued, fail_lost_runs
+    from sluice.store.base import utcnow
+
+    url = f"/api/v1/identity-graphs/{graph['id']}/runs"
+    queued = client.post(url, params={"background": True})
+    assert queued.status_code == 201, queued.text
+    assert queued.json()["state"] == "queued"
+    assert client.post(url).status_code == 409  # one active run per graph
+    assert execute_queued(sqlite_database, settings) == {queued.json()["id"]: "succeeded"}
+    (done,) = client.get(url).json()["items"]
+    assert (done["state"], done["profiles"], done["started_at"] is not None) == ("succeeded", 4, True)
+    assert execute_queued(sqlite_database, settings) == {}  # nothing left to claim
+    stuck = client.post(url, params={"background": True}).json()
+    assert claim(sqlite_database, stuck["id"])
+    assert not claim(sqlite_database, stuck["id"])  # claimed once only
+    assert fail_lost_runs(sqlite_database, stale_after=timedelta(seconds=60)) == []
+    assert fail_lost_runs(sqlite_database, stale_after=timedelta(0), now=utcnow() + timedelta(seconds=1)) == [
+        stuck["id"]
+    ]
+    latest = client.get(url).json()["items"][0]
+    assert (latest["state"], latest["error"]) == ("failed", LOST_MESSAGE)

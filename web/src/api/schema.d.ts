@@ -644,7 +644,7 @@ export interface paths {
         put?: never;
         /**
          * Start Run
-         * @description Run the graph now (in the warehouse) and return the finished run with counts and warnings.
+         * @description Run the graph in the warehouse: now (the finished run is returned) or queued for a worker.
          */
         post: operations["start_run_api_v1_identity_graphs__graph_id__runs_post"];
         delete?: never;
@@ -6199,7 +6199,10 @@ export interface operations {
     };
     start_run_api_v1_identity_graphs__graph_id__runs_post: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Queue the run for the workers instead of running it in this request. */
+                background?: boolean;
+            };
             header?: never;
             path: {
                 graph_id: string;

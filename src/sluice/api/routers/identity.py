@@ -13,7 +13,7 @@ from sluice.auth.permissions import Permission
 from sluice.auth.principal import Principal
 from sluice.identity import graphs
 from sluice.identity.lookup import lookup
-from sluice.identity.runs import run_graph
+from sluice.identity.runs import queue_run, run_graph
 from sluice.identity.tables import GraphTables
 from sluice.schemas.identity import (
     IdentityGraphCreate,
@@ -80,9 +80,19 @@ def delete_graph(
 
 
 @router.post("/{graph_id}/runs", response_model=IdentityRunOut, status_code=status.HTTP_201_CREATED)
-def start_run(graph_id: str, request: Request, session: DbSession, principal: Writer) -> IdentityRun:
-    """Run the graph now (in the warehouse) and return the finished run with counts and warnings."""
+def start_run(
+    graph_id: str,
+    request: Request,
+    session: DbSession,
+    principal: Writer,
+    background: Annotated[
+        bool, Query(description="Queue the run for the workers instead of running it in this request.")
+    ] = False,
+) -> IdentityRun:
+    """Run the graph in the warehouse: now (the finished run is returned) or queued for a worker."""
     graph = _graph(session, principal, graph_id)
+    if background:
+        return queue_run(session, graph, requested_by=principal.display_name)
     return run_graph(session, graph, get_database(request).secrets, requested_by=principal.display_name)
 
 

@@ -23,7 +23,7 @@ import {
 } from "@mantine/core";
 import { IconArrowDown, IconArrowUp, IconTrash } from "@tabler/icons-react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { Link } from "react-router-dom";
 
 import { api, unwrap } from "../../api/client";
@@ -44,11 +44,14 @@ function useGraphs() {
   });
 }
 
+const ACTIVE = new Set(["queued", "running"]);
+
 function useRuns(graphId: string) {
   return useQuery({
     queryKey: ["identity-graphs", graphId, "runs"],
     queryFn: async () =>
       unwrap(await api.GET("/api/v1/identity-graphs/{graph_id}/runs", { params: { path: { graph_id: graphId }, query: { limit: 20 } } })).items,
+    refetchInterval: (query) => (query.state.data?.some((run) => ACTIVE.has(run.state)) ? 1500 : false),
   });
 }
 
@@ -150,15 +153,20 @@ function GraphCard({ graph, canWrite }: { graph: Graph; canWrite: boolean }) {
   const client = useQueryClient();
   const runs = useRuns(graph.id);
   const run = useMutation({
-    mutationFn: async () => unwrap(await api.POST("/api/v1/identity-graphs/{graph_id}/runs", { params: { path: { graph_id: graph.id } } })),
-    onSuccess: async (result) => {
-      await client.invalidateQueries({ queryKey: ["identity-graphs"] });
-      if (result.state === "succeeded") notifySuccess(`${formatCount(result.profiles)} profiles from ${formatCount(result.input_rows)} records.`);
-      else notifyError(new Error(result.error ?? "the run failed"), "The run failed");
+    mutationFn: async () =>
+      unwrap(await api.POST("/api/v1/identity-graphs/{graph_id}/runs", { params: { path: { graph_id: graph.id }, query: { background: true } } })),
+    onSuccess: async () => {
+      await client.invalidateQueries({ queryKey: ["identity-graphs", graph.id, "runs"] });
+      notifySuccess("Run queued: a worker runs it in the warehouse.");
     },
     onError: (error) => notifyError(error, "The run did not start"),
   });
   const latest = runs.data?.[0];
+  const latestState = latest?.state;
+  useEffect(() => {
+    // A finished run may have created the profiles model: refresh the graph.
+    if (latestState === "succeeded") void client.invalidateQueries({ queryKey: ["identity-graphs"], exact: true });
+  }, [latestState, client]);
   return (
     <Card withBorder data-testid="identity-graph-card">
       <Group justify="space-between" mb="sm">
@@ -177,7 +185,7 @@ function GraphCard({ graph, canWrite }: { graph: Graph; canWrite: boolean }) {
           </Text>
         </div>
         {canWrite ? (
-          <Button onClick={() => run.mutate()} loading={run.isPending}>
+          <Button onClick={() => run.mutate()} loading={run.isPending} disabled={latest !== undefined && ACTIVE.has(latest.state)}>
             Run now
           </Button>
         ) : null}
@@ -204,6 +212,13 @@ function GraphCard({ graph, canWrite }: { graph: Graph; canWrite: boolean }) {
 }
 
 function LastRun({ run }: { run: Run }) {
+  if (ACTIVE.has(run.state)) {
+    return (
+      <Text size="sm" c="blue">
+        {run.state === "queued" ? "Run queued, waiting for a worker…" : `Running since ${formatDateTime(run.started_at)}…`}
+      </Text>
+    );
+  }
   if (run.state === "failed") {
     return (
       <Alert color="red" title={`Last run failed (${formatDateTime(run.finished_at)})`}>
