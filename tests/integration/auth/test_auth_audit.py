@@ -91,6 +91,37 @@ def test_filters_and_export(client: TestClient) -> None:
     assert as_csv.text.splitlines()[0].startswith("id,created_at,workspace_id,actor_type")
 
 
+def test_newest_first_pages_backwards_through_a_filtered_log(
+    client: TestClient, client_as: Callable[..., TestClient]
+) -> None:
+    for name in ("first", "second", "third"):
+        client.post("/api/v1/sources", json={"name": name, "type": "duckdb"})
+    admin = client_as("admin")
+    admin.post("/api/v1/sources", json={"name": "by-admin", "type": "duckdb"})
+    mine = entries(client, target_type="source", action="create")
+    actor_id = str(mine[0]["actor_id"])
+    newest = client.get(
+        "/api/v1/audit-logs",
+        params={"target_type": "source", "actor_id": actor_id, "order": "newest", "limit": 2},
+    ).json()
+    assert [e["changes"]["name"]["after"] for e in newest["items"]] == ["third", "second"]
+    rest = client.get(
+        "/api/v1/audit-logs",
+        params={
+            "target_type": "source",
+            "actor_id": actor_id,
+            "order": "newest",
+            "cursor": newest["next_cursor"],
+        },
+    ).json()
+    assert [e["changes"]["name"]["after"] for e in rest["items"]] == ["first"]
+    assert rest["next_cursor"] is None
+    since = str(mine[1]["created_at"])
+    later = entries(client, target_type="source", actor_id=actor_id, since=since)
+    assert [e["changes"]["name"]["after"] for e in later] == ["second", "third"]  # type: ignore[index]
+    assert client.get("/api/v1/audit-logs", params={"order": "sideways"}).status_code == 422
+
+
 def test_sign_in_is_audited(
     anonymous_client: TestClient, client: TestClient, sqlite_database: Database
 ) -> None:

@@ -228,7 +228,7 @@ export interface paths {
         };
         /**
          * List Audit Logs
-         * @description Audit entries of this workspace, oldest first, filtered.
+         * @description Audit entries of this workspace, filtered, oldest (or newest) first.
          */
         get: operations["list_audit_logs_api_v1_audit_logs_get"];
         put?: never;
@@ -5343,6 +5343,8 @@ export interface operations {
     list_audit_logs_api_v1_audit_logs_get: {
         parameters: {
             query?: {
+                /** @description oldest first (the default) or newest first; cursors follow it */
+                order?: "oldest" | "newest";
                 /** @description Exact action, or a prefix ending in '*' (auth.*) */
                 action?: string | null;
                 actor_id?: string | null;

@@ -79,9 +79,14 @@ def list_audit_logs(
     principal: Auditor,
     wanted: Annotated[AuditFilter, Depends(audit_filter)],
     params: Annotated[PageParams, Depends(page_params)],
+    order: Literal["oldest", "newest"] = Query(
+        default="oldest", description="oldest first (the default) or newest first; cursors follow it"
+    ),
 ) -> Page[AuditLogOut]:
-    """Audit entries of this workspace, oldest first, filtered."""
-    rows, cursor = paginate(session, _statement(principal, wanted), AuditLog.id, params)
+    """Audit entries of this workspace, filtered, oldest (or newest) first."""
+    rows, cursor = paginate(
+        session, _statement(principal, wanted), AuditLog.id, params, newest_first=order == "newest"
+    )
     return Page(items=[AuditLogOut.model_validate(row) for row in rows], next_cursor=cursor)
 
 
