@@ -32,6 +32,7 @@ from sluice.predictions.features import KEY
 from sluice.predictions.spec import Inputs, PredictorConfig
 
 EVAL_K = 10
+NEIGHBOURS = 40
 MAX_BASKET = 200
 
 
@@ -65,8 +66,12 @@ def purchased_items(
     return pairs.filter(pairs["item"].notnull()).distinct()
 
 
-def candidate_scores(history: Any, top_n: int, *, exclude_purchased: bool) -> Any:
-    """Top ``top_n`` products per user by summed co-occurrence similarity (Ibis, runs in the warehouse)."""
+def candidate_scores(history: Any, top_n: int, *, exclude_purchased: bool, for_users: Any = None) -> Any:
+    """Top ``top_n`` products per user by summed co-occurrence similarity (Ibis, runs in the warehouse).
+
+    Similarities come from the whole ``history``; only users listed in ``for_users`` (a table with
+    a :data:`KEY` column; default: everyone in the history) are scored.
+    """
     buyers = history.group_by("item").aggregate(buyers=history.count())
     left = history.view()
     right = history.view()
@@ -82,11 +87,21 @@ def candidate_scores(history: Any, top_n: int, *, exclude_purchased: bool) -> An
         other=together["other"],
         similarity=together["together"].cast("float64") / (a["buyers"] * b["buyers"]).cast("float64").sqrt(),
     )
-    scored = (
-        history.join(similar, history["item"] == similar["item"])
-        .group_by(**{KEY: history[KEY], "product": similar["other"]})
-        .aggregate(score=similar["similarity"].sum())
+    # Item-kNN: keep each product's nearest neighbours only, so scoring grows with users x basket x
+    # NEIGHBOURS instead of users x basket x catalogue.
+    similar = similar.mutate(
+        neighbour=ibis.row_number().over(
+            group_by=similar["item"], order_by=[ibis.desc(similar["similarity"]), similar["other"]]
+        )
     )
+    similar = similar.filter(similar["neighbour"] < NEIGHBOURS)
+    basket = history
+    if for_users is not None:
+        basket = history.semi_join(for_users, history[KEY] == for_users[KEY])
+    reached = basket.join(similar, basket["item"] == similar["item"]).select(
+        **{KEY: basket[KEY], "product": similar["other"], "similarity": similar["similarity"]}
+    )
+    scored = reached.group_by(KEY, "product").aggregate(score=reached["similarity"].sum())
     if exclude_purchased:
         owned = history.select(**{"owner": history[KEY], "owned": history["item"]})
         scored = scored.anti_join(owned, [scored[KEY] == owned["owner"], scored["product"] == owned["owned"]])
@@ -132,11 +147,12 @@ def evaluate(catalog: ModelCatalog, inputs: Inputs, config: PredictorConfig, now
     """precision@k / recall@k of co-occurrence and of popularity on a time split at ``now - N``."""
     split = now - timedelta(days=config.horizon_days)
     history = purchased_items(catalog, inputs, split)
-    truth = _pairs(catalog.to_pyarrow(purchased_items(catalog, inputs, now, since=split)))
-    owned = _pairs(catalog.to_pyarrow(history))
-    recs = _lists(
-        catalog.to_pyarrow(candidate_scores(history, EVAL_K, exclude_purchased=config.exclude_purchased))
-    )
+    future = purchased_items(catalog, inputs, now, since=split)
+    truth = _pairs(catalog.to_pyarrow(future))
+    buyers = future.select(KEY).distinct()
+    owned = _pairs(catalog.to_pyarrow(history.semi_join(buyers, history[KEY] == buyers[KEY])))
+    scores = candidate_scores(history, EVAL_K, exclude_purchased=config.exclude_purchased, for_users=buyers)
+    recs = _lists(catalog.to_pyarrow(scores))
     popular = popular_items(catalog, history, EVAL_K + MAX_BASKET)
     users = [key for key in truth if key in owned]
     totals = {"model": [0.0, 0.0], "popularity": [0.0, 0.0]}
