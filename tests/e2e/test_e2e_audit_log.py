@@ -18,13 +18,13 @@ def test_e2e_filter_the_audit_log(page: Page, api: Any, shoot: Any) -> None:
     assert created.status == 201, created.text()
     source_id = created.json()["id"]
     assert api.patch(f"/sources/{source_id}", {"description": "renamed once"}).ok
-    assert api.post("/invitations", {"email": "audit.reader@example.com", "role": "viewer"}).status == 201
+    assert api.delete(f"/sources/{source_id}").ok  # leaves nothing behind for other tests
 
     page.goto("/settings/audit-log")
     table = page.get_by_test_id("audit-table")
     expect(table).to_be_visible()
-    # Newest first: the invitation made last is on top.
-    expect(table.locator("tbody tr").first).to_contain_text("invitation")
+    # Newest first: the deletion is on top.
+    expect(table.locator("tbody tr").first).to_contain_text("delete")
 
     filters = page.get_by_role("search", name="Audit log filters")
     filters.get_by_label("Object type", exact=True).fill("source")
@@ -40,10 +40,10 @@ def test_e2e_filter_the_audit_log(page: Page, api: Any, shoot: Any) -> None:
     # The actor picked from a row keeps only that actor's entries.
     filters.get_by_label("Action", exact=True).fill("")
     page.keyboard.press("Escape")
-    expect(table.locator("tbody tr")).to_have_count(3)  # the demo's own source, made by the system, too
+    expect(table.locator("tbody tr")).to_have_count(4)  # the demo's own source, made by the system, too
     table.locator("tbody tr").first.get_by_title("Show only this actor").click()
     expect(filters.get_by_label("Actor", exact=True)).not_to_have_value("")
-    expect(table.locator("tbody tr")).to_have_count(2)
+    expect(table.locator("tbody tr")).to_have_count(3)
 
     # A day range in the future matches nothing; a reversed range is refused in words.
     tomorrow = (date.today() + timedelta(days=1)).isoformat()
@@ -52,10 +52,10 @@ def test_e2e_filter_the_audit_log(page: Page, api: Any, shoot: Any) -> None:
     filters.get_by_label("To", exact=True).fill(date.today().isoformat())
     expect(page.get_by_test_id("audit-filter-problem")).to_contain_text("first day is after the last day")
     filters.get_by_label("From", exact=True).fill(date.today().isoformat())
-    expect(table.locator("tbody tr")).to_have_count(2)
+    expect(table.locator("tbody tr")).to_have_count(3)
 
     page.get_by_role("button", name="Clear filters").click()
-    expect(table.locator("tbody tr").first).to_contain_text("invitation")
+    expect(table.locator("tbody tr").first).to_contain_text("delete")
     expect(page.get_by_role("link", name="Export CSV")).to_have_attribute(
         "href", "/api/v1/audit-logs/export?format=csv"
     )
