@@ -64,9 +64,9 @@ export function AuditLogPage() {
         }
       />
       <Group align="flex-end" gap="sm" mb="md" role="search" aria-label="Audit log filters">
-        <Select label="Actor" placeholder="Anyone" data={actorOptions} value={filters.actorId} onChange={(actorId) => set({ actorId })} searchable clearable w={200} />
-        <Autocomplete label="Object type" placeholder="Any" data={suggestions(COMMON_TARGET_TYPES, rows.map((row) => row.target_type))} value={filters.targetType} onChange={(targetType) => set({ targetType })} w={150} />
-        <Autocomplete label="Action" placeholder="Any (auth.* = prefix)" data={suggestions(COMMON_ACTIONS, rows.map((row) => row.action))} value={filters.action} onChange={(action) => set({ action })} w={160} />
+        <Select label="Actor" placeholder="Anyone" data={actorOptions} value={filters.actorId} onChange={(actorId) => set({ actorId })} searchable clearable w={180} />
+        <Autocomplete label="Object type" placeholder="Any" data={suggestions(COMMON_TARGET_TYPES, rows.map((row) => row.target_type))} value={filters.targetType} onChange={(targetType) => set({ targetType })} w={140} />
+        <Autocomplete label="Action" placeholder="Any (auth.* = prefix)" data={suggestions(COMMON_ACTIONS, rows.map((row) => row.action))} value={filters.action} onChange={(action) => set({ action })} w={150} />
         <TextInput type="date" label="From" value={filters.from} onChange={(event) => set({ from: event.currentTarget.value })} w={140} error={problem ? true : undefined} />
         <TextInput type="date" label="To" value={filters.to} onChange={(event) => set({ to: event.currentTarget.value })} w={140} error={problem ? true : undefined} />
         {filtered ? (
