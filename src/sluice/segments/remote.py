@@ -5,9 +5,9 @@ destination (``read_members(remote_id)``). The compiler only needs that table as
 with one column, :data:`MEMBER_COLUMN`, holding the identifiers the destination knows; it then
 matches them against the parent model's ``identifier_field``.
 
-Implement :class:`RemoteMembership` (issue 12: refresh into the bookkeeping schema) and pass it to
-:class:`~sluice.segments.compiler.SegmentCompiler`. Until then, :data:`NO_REMOTE_MEMBERSHIP` answers
-with a clear error.
+Stored segments use :class:`~sluice.segments.remote_members.StoredRemoteMembership` (the membership
+the last successful refresh wrote, see :mod:`sluice.segments.remote_refresh`);
+:data:`NO_REMOTE_MEMBERSHIP` is the default for callers without remote segments.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class RemoteMembership(Protocol):
 
 
 class NoRemoteMembership:
-    """Used while no remote refresh is configured: remote segments cannot be evaluated yet."""
+    """For callers that evaluate no remote segment: one asked for anyway gets a clear error."""
 
     def members(self, segment: SegmentSpec, catalog: ModelCatalog) -> Any:
         raise InvalidInput(

@@ -35,7 +35,7 @@ from sluice.core.logging import get_logger
 from sluice.core.settings import Settings
 from sluice.destinations import registry
 from sluice.destinations.errors import DestinationError
-from sluice.destinations.sdk import IdentifierKind, TargetSpec
+from sluice.destinations.sdk import Connector, IdentifierKind, TargetSpec
 from sluice.destinations.service import connect
 from sluice.jobs.alerts import AlertEvent, AlertKind, queue_alert
 from sluice.models.stored import load_catalog
@@ -86,7 +86,7 @@ class RefreshAlreadyActive(Conflict):
     """A refresh of this segment is already queued or running."""
 
     def __init__(self, refresh_id: str) -> None:
-        super().__init__(f"a refresh of this segment is already {'queued or running'} ({refresh_id})")
+        super().__init__(f"a refresh of this segment is already queued or running ({refresh_id})")
         self.refresh_id = refresh_id
 
 
@@ -209,8 +209,14 @@ def check_platform(destination_type: str) -> None:
     """Refuse destinations whose API cannot list a segment's members, saying why."""
     connector = registry.get(destination_type)
     if not connector.capabilities.can_read_members:
-        reason = connector.capabilities.read_members_note or "its API cannot list the members of a segment"
-        raise InvalidInput(f"{connector.title} cannot be used for remote segments: {reason}")
+        raise InvalidInput(
+            f"{connector.title} cannot be used for remote segments: {unsupported_reason(connector)}"
+        )
+
+
+def unsupported_reason(connector: type[Connector]) -> str:
+    """Why a destination cannot be read as a remote segment (its own words when it gives them)."""
+    return connector.capabilities.read_members_note or "its API cannot list the members of a segment"
 
 
 def default_remote_kind(destination_type: str) -> str:

@@ -23,7 +23,7 @@ from sluice.destinations.sdk import IdentifierKind, TargetSpec
 from sluice.destinations.service import connect
 from sluice.jobs.scheduler import validate_schedule
 from sluice.schemas.schedules import TIMED_KINDS
-from sluice.segments.remote_refresh import check_platform, default_remote_kind
+from sluice.segments.remote_refresh import check_platform, default_remote_kind, unsupported_reason
 from sluice.segments.spec import RemoteSource
 from sluice.store.scoped import get_scoped
 from sluice.store.tables.destinations import Destination
@@ -45,7 +45,7 @@ def platforms() -> list[dict[str, Any]]:
                 "reason": (
                     "reads the members of a segment through the platform's API"
                     if caps.can_read_members
-                    else caps.read_members_note or "the platform's API cannot list the members of a segment"
+                    else unsupported_reason(connector)
                 ),
                 "remote_kinds": sorted(caps.target_kinds) if caps.can_read_members else [],
                 "identifiers": sorted(caps.identifiers) if caps.can_read_members else [],

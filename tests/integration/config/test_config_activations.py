@@ -6,7 +6,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from config_cli import invoke
+
+from sluice.cli.testing import invoke
 
 CONFIG = """
 sources:

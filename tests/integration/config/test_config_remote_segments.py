@@ -7,8 +7,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from config_cli import invoke
 
+from sluice.cli.testing import invoke
 from sluice.demo.emulator_server import BackgroundEmulators
 from sluice.destinations.sdk import Target, TargetSpec
 

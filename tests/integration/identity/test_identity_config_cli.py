@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import duckdb
 import pytest
-import structlog
-from typer.testing import CliRunner, Result
+
+from sluice.cli.testing import invoke
 
 CONFIG = """
 sources:
@@ -52,21 +51,6 @@ def project(tmp_path: Path) -> tuple[Path, dict[str, str]]:
         )
     (tmp_path / "sluice.yaml").write_text(CONFIG)
     return tmp_path, {"SHOP_DB": str(db), "SLUICE_DATA_DIR": str(tmp_path / "data")}
-
-
-def invoke(*args: str, env: dict[str, str], monkeypatch: pytest.MonkeyPatch, cwd: Path) -> Result:
-    from sluice.cli.main import app
-
-    monkeypatch.chdir(cwd)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    saved_structlog = structlog.get_config()
-    saved_handlers = list(logging.getLogger().handlers)
-    try:
-        return CliRunner().invoke(app, list(args))
-    finally:
-        structlog.configure(**saved_structlog)
-        logging.getLogger().handlers[:] = saved_handlers
 
 
 def test_graph_as_code_runs_from_the_cli(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import subprocess
 import sys
@@ -10,8 +9,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-import structlog
-from typer.testing import CliRunner, Result
+
+from sluice.cli.testing import invoke
 
 CONFIG = """
 sources:
@@ -68,23 +67,6 @@ def project(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     con.close()
     (tmp_path / "sluice.yaml").write_text(CONFIG)
     return tmp_path, {"SHOP_DB": str(db), "SLUICE_DATA_DIR": str(tmp_path / "data")}
-
-
-def invoke(*args: str, env: dict[str, str], monkeypatch: pytest.MonkeyPatch, cwd: Path) -> Result:
-    """The CLI in-process (the subprocess test above covers the real entry point)."""
-    from sluice.cli.main import app
-
-    monkeypatch.chdir(cwd)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    # The CLI binds logging to the runner's (temporary) stderr: put the process's logging back after.
-    saved_structlog = structlog.get_config()
-    saved_handlers = list(logging.getLogger().handlers)
-    try:
-        return CliRunner().invoke(app, list(args))
-    finally:
-        structlog.configure(**saved_structlog)
-        logging.getLogger().handlers[:] = saved_handlers
 
 
 def test_apply_twice_changes_nothing_the_second_time(project: tuple[Path, dict[str, str]]) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -310,9 +310,7 @@ def test_refresh_schedules_queue_once_and_a_writable_source_keeps_members_in_the
     assert tables == [f"sluice_remote_{remote_id.lower()}_{queued[0].lower()}"]
 
 
-def _minutes(n: int) -> Any:
-    from datetime import timedelta
-
+def _minutes(n: int) -> timedelta:
     return timedelta(minutes=n)
 
 

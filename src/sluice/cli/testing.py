@@ -1,17 +1,24 @@
-"""Running the ``sluice`` CLI in-process for the config-as-code tests (logging restored after)."""
+"""Running the ``sluice`` CLI in-process from tests (config as code, identity, remote segments)."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pytest
 import structlog
 from typer.testing import CliRunner, Result
 
+if TYPE_CHECKING:
+    import pytest
+
 
 def invoke(*args: str, cwd: Path, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Result:
-    """``sluice <args>`` in ``cwd`` with ``env`` set; the CLI's logging set-up is undone afterwards."""
+    """``sluice <args>`` in ``cwd`` with ``env`` set.
+
+    The CLI binds logging to the runner's temporary stderr; the process's logging set-up is put
+    back afterwards so later tests log normally.
+    """
     from sluice.cli.main import app
 
     monkeypatch.chdir(cwd)
