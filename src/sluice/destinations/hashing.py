@@ -38,6 +38,7 @@ import phonenumbers
 
 SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+_MOBILE_AD_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
 
 
@@ -57,6 +58,7 @@ class PiiField(StrEnum):
     CITY = "city"
     STATE = "state"
     EXTERNAL_ID = "external_id"
+    MOBILE_AD_ID = "mobile_ad_id"
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,30 @@ GOOGLE_ADS = HashingRules(
     name_spaces=True,
     unhashed=frozenset({PiiField.ZIP, PiiField.COUNTRY, PiiField.CITY, PiiField.STATE}),
 )
+LINKEDIN = HashingRules("linkedin")
+"""LinkedIn DMP segment users: ``SHA256_EMAIL`` is "a HEX encoded string with length = 64" of the
+trimmed, lowercased email (no Gmail rules).
+https://learn.microsoft.com/en-us/linkedin/marketing/matched-audiences/create-and-manage-segment-users ;
+``segmentio/action-destinations`` ``linkedin-audiences`` (lowercase + trim, then SHA-256 hex)."""
+PINTEREST = HashingRules("pinterest")
+"""Pinterest (customer lists and Conversions API), v5 OpenAPI ``ConversionEventsUserDataProperties``
+(``pinterest/api-description`` v5.23.0): ``em`` SHA-256 of the lowercase email; ``ph`` only digits
+with country code, no symbols, letters, spaces or leading zeros (no ``+``); ``fn``/``ln``/``ct``
+lowercase without spaces or punctuation; ``zp`` digits; ``country`` lowercase ISO alpha-2.
+Customer-list ``records`` take lowercase emails, plain or hashed (SHA-256 used here). No plaintext
+test vectors are published (the document's examples are digests only)."""
+TIKTOK = HashingRules("tiktok", phone_plus=True)
+"""TikTok (custom audience files ``EMAIL_SHA256``/``PHONE_SHA256`` and Events API ``user.email`` /
+``user.phone``): email trimmed and lowercased; phone in E.164 *with* the ``+`` before hashing
+(https://business-api.tiktok.com/portal/docs?id=1771101027431425 "Report web events", quoted in
+``PipedreamHQ/pipedream`` ``tiktok_ads_manager/actions/send-conversion-event``:
+"Include country code with + … before hashing"). No published plaintext vectors."""
+SNAPCHAT = HashingRules("snapchat")
+"""Snap (customer lists ``EMAIL_SHA256``/``PHONE_SHA256``/``MOBILE_AD_ID_SHA256`` and Conversions
+API): email trimmed and lowercased (vector ``Person@Example.com`` → ``542d2401…``,
+https://developers.snap.com/api/marketing-api/Conversions-API/Parameters); phone digits with the
+country code, no ``+``, symbols or leading zeros; mobile ad ids lowercased
+(https://developers.snap.com/api/marketing-api/Ads-API/customer-lists)."""
 
 
 def is_sha256(value: str) -> bool:
@@ -159,6 +185,14 @@ def normalise_country(value: str) -> str:
     return text
 
 
+def normalise_mobile_ad_id(value: str) -> str:
+    """An IDFA/GAID (a UUID) trimmed and lowercased."""
+    text = value.strip().lower()
+    if not _MOBILE_AD_ID.fullmatch(text):
+        raise InvalidIdentifier("mobile ad id is not a UUID (IDFA/GAID)")
+    return text
+
+
 def normalise(field: PiiField, value: str, rules: HashingRules, *, default_region: str = "US") -> str:
     """``value`` normalised for ``field`` by ``rules`` (not hashed)."""
     if field is PiiField.EMAIL:
@@ -173,6 +207,8 @@ def normalise(field: PiiField, value: str, rules: HashingRules, *, default_regio
         return normalise_country(value)
     if field is PiiField.STATE:
         return normalise_name(value)
+    if field is PiiField.MOBILE_AD_ID:
+        return normalise_mobile_ad_id(value)
     text = value.strip()
     if not text:
         raise InvalidIdentifier("empty identifier")
