@@ -7,8 +7,9 @@ use it in-process (``httpx.ASGITransport``); ``sluice destination emulate NAME``
 port for the demo. Under ``/_emulator/`` each one offers the same inspection API:
 
 - ``GET /_emulator/state`` — what the fake account holds; ``GET /_emulator/requests`` — the log;
-- ``POST /_emulator/faults`` ``{"kind": "rate_limit|server_error|timeout|malformed", "count": n,
-  "after": k}`` (the faults start after ``k`` more requests were served normally: mid-pagination);
+- ``POST /_emulator/faults`` ``{"kind": "rate_limit|server_error|timeout|malformed|lost_response",
+  "count": n, "after": k}`` (the faults start after ``k`` more requests were served normally:
+  mid-pagination; ``lost_response`` lets the vendor act, then answers 504 as a proxy that lost it);
 - ``POST /_emulator/latency`` ``{"seconds": 0.05}``; ``POST /_emulator/contacts`` ``{"identifiers": […]}``.
 """
 
@@ -21,6 +22,7 @@ from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -34,6 +36,8 @@ from sluice.sync.audience import IdentifierKind
 
 INSPECTION_PREFIX = "/_emulator"
 PARSED_BODY = "emulator_parsed_body"
+#: what :meth:`Emulator._refusal` returns for a lost response: serve the route, then answer 504
+LOST = Response(status_code=504)
 
 
 def local_path(request: Request) -> str:
@@ -64,6 +68,8 @@ class FaultKind(StrEnum):
     SERVER_ERROR = "server_error"
     TIMEOUT = "timeout"
     MALFORMED = "malformed"
+    #: the vendor processes the request, then the client gets a 504: the request must be safe to resend
+    LOST_RESPONSE = "lost_response"
 
 
 @dataclass
@@ -77,6 +83,20 @@ class RecordedRequest:
     body: Any
     status: int = 0
     at: float = 0.0
+
+
+@dataclass(frozen=True)
+class ReceivedEvent:
+    """One event as the vendor counted it (after its own deduplication), for the events suite."""
+
+    #: the person, as ops carry the identifier (emulators map hashes back through seeded contacts)
+    identifier: str
+    #: when it happened, parsed from the vendor's wire format (timezone-aware)
+    occurred_at: datetime
+    #: the vendor's deduplication id as sent (None when the vendor has none)
+    event_id: str | None = None
+    #: consent / data-processing fields as the vendor holds them
+    consent: dict[str, Any] = field(default_factory=dict)
 
 
 class VirtualClock:
@@ -126,6 +146,10 @@ class Emulator(ABC):
     max_concurrent: ClassVar[int | None] = None
     #: targets of the upsert service the conformance suite writes records to (one run per spec)
     upsert_specs: ClassVar[tuple[TargetSpec, ...]] = ()
+    #: targets of the events service the events suite sends to (one run per spec)
+    event_specs: ClassVar[tuple[TargetSpec, ...]] = ()
+    #: the vendor refuses raw personal data: the suite scans every body (``testing.pii.scan``)
+    requires_hashing: ClassVar[bool] = False
 
     def __init__(self, *, latency: float = 0.0, clock: Callable[[], float] = time.time) -> None:
         self.options = EmulatorOptions(latency=latency)
@@ -219,6 +243,22 @@ class Emulator(ABC):
         """Fields the vendor refuses for one row (a per-row failure), and a fragment of its message."""
         return None
 
+    # -- events conformance hooks (emulators whose destination offers the events service) -------
+
+    def event_fields(self, target: Target, number: int, occurred_at: datetime) -> dict[str, Any]:
+        """Mapped fields of event ``number`` (of contact ``number``) that happened at ``occurred_at``,
+        as the sync engine hands them to the connector (the time as a ``datetime``)."""
+        raise NotImplementedError(f"{self.name} emulator has no event fields")
+
+    def received_events(self, target: Target) -> list[ReceivedEvent]:
+        """Every event of ``target`` the vendor counted (a deduplicated resend is not listed twice)."""
+        raise NotImplementedError(f"{self.name} emulator has no events")
+
+    def consent_fields(self, target: Target) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """Consent fields to add to an event's fields, and what ``ReceivedEvent.consent`` must then
+        hold; None when the vendor's events carry no consent."""
+        return None
+
     # -- helpers for subclasses -----------------------------------------------------------
 
     @staticmethod
@@ -296,9 +336,16 @@ class Emulator(ABC):
                     headers[name] = value
             await send(message)
 
+        async def swallow(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                record.status = 504
+
         try:
             refusal = await self._refusal(request)
-            if refusal is not None:
+            if refusal is LOST:
+                await inner(scope, replay, swallow)
+                await Response(b"<html><body>504 Gateway Timeout", status_code=504)(scope, replay, send)
+            elif refusal is not None:
                 record.status = refusal.status_code
                 await refusal(scope, replay, send)
             else:
@@ -319,6 +366,8 @@ class Emulator(ABC):
                 return self.rate_limited()
             if fault is FaultKind.SERVER_ERROR:
                 return self.server_error()
+            if fault is FaultKind.LOST_RESPONSE:
+                return LOST
             if fault is FaultKind.TIMEOUT:
                 await asyncio.sleep(self.options.timeout_fault_seconds)
                 return Response(status_code=504)

@@ -154,6 +154,13 @@ class Capabilities:
     #: audiences): an unknown person is never refused per row; ``unknown_contacts_note`` says so
     rejects_unknown_contacts: bool = True
     unknown_contacts_note: str = ""
+    #: events service: the vendor drops a resent event whose id (the op key) it already counted, so
+    #: a retry after a lost answer never counts twice; ``event_dedupe_note`` says why not when false
+    deduplicates_events: bool = False
+    event_dedupe_note: str = ""
+    #: events service: the oldest event the vendor accepts, in seconds before now (None: no window);
+    #: older events are rejected before sending (:func:`sluice.destinations.events.stale_reason`)
+    event_max_age: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form for the API."""

@@ -1,6 +1,6 @@
 """Every registered destination passes the conformance suites against its emulator."""
 
-from sluice.destinations.testing import DestinationConformance, UpsertConformance
+from sluice.destinations.testing import DestinationConformance, EventsConformance, UpsertConformance
 
 
 class TestDestinationConformance(DestinationConformance):
@@ -9,3 +9,7 @@ class TestDestinationConformance(DestinationConformance):
 
 class TestUpsertConformance(UpsertConformance):
     """Parametrised over every upsert target an emulator declares."""
+
+
+class TestEventsConformance(EventsConformance):
+    """Parametrised over every event target an emulator declares."""

@@ -23,6 +23,7 @@ import httpx
 
 from sluice.destinations.braze.config import BrazeActivationDefaults, BrazeConfig
 from sluice.destinations.errors import ConfigError, RowRejected
+from sluice.destinations.events import BadEventTime, event_time
 from sluice.destinations.http import RateHeaders
 from sluice.destinations.sdk import (
     Capabilities,
@@ -109,6 +110,9 @@ class BrazeConnector(Connector):
         read_members_note="Braze exports segment members only asynchronously to cloud storage "
         "(/users/export/segment), so Braze audiences cannot be read back as remote segments.",
         full_refresh="not available: members cannot be read back, only the diff is applied",
+        event_dedupe_note="Braze counts every event object it receives (custom events carry no id "
+        "it deduplicates on); Sluice sends each event once, but a retry after a lost answer can "
+        "count it twice.",
     )
     config: BrazeConfig
 
@@ -245,13 +249,22 @@ class BrazeConnector(Connector):
         body["_update_existing_only"] = not self.config.create_users
         return body
 
+    def invalid_reason(self, op: Op, kind: IdentifierKind) -> str | None:
+        """Also refuse an event whose time cannot be read (Braze wants ISO-8601)."""
+        if op.kind is OpKind.EVENT and op.fields.get(EVENT_TIME_FIELD):
+            try:
+                event_time(op.fields[EVENT_TIME_FIELD])
+            except BadEventTime as exc:
+                return str(exc)
+        return super().invalid_reason(op, kind)
+
     def _event(self, target: Target, op: Op) -> dict[str, Any]:
         properties = {k: v for k, v in op.fields.items() if k != EVENT_TIME_FIELD and v is not None}
-        moment = op.fields.get(EVENT_TIME_FIELD) or datetime.now(UTC)
+        moment = op.fields.get(EVENT_TIME_FIELD) or datetime.fromtimestamp(self.http.clock(), UTC)
         return {
             **self._who(target, op),
             "name": target.id,
-            "time": moment.isoformat() if isinstance(moment, datetime) else str(moment),
+            "time": event_time(moment).isoformat(),
             "properties": _jsonable(properties),
             "_update_existing_only": not self.config.create_users,
         }

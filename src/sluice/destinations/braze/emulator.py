@@ -17,12 +17,13 @@ import itertools
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from sluice.destinations.emulation import Emulator, local_path
+from sluice.destinations.emulation import Emulator, ReceivedEvent, local_path
 from sluice.destinations.sdk import IdentifierKind, Target, TargetSpec
 
 API_KEY = "emulator-braze-rest-key"
@@ -69,6 +70,7 @@ class BrazeEmulator(Emulator):
         TargetSpec(kind="users", identifier_kind=IdentifierKind.EXTERNAL_ID),
         TargetSpec(kind="users", identifier_kind=IdentifierKind.EMAIL),
     )
+    event_specs = (TargetSpec(kind="event", name="sluice_conformance_purchase"),)
 
     def __init__(self, *, limit_per_window: int = 3000, **kwargs: Any) -> None:
         self.api_key = API_KEY
@@ -188,6 +190,8 @@ class BrazeEmulator(Emulator):
                 processed["attributes"] += 1
             for index, obj in enumerate(body.get("events") or []):
                 problem = next((f"'{k}' is required" for k in ("name", "time") if not obj.get(k)), None)
+                if problem is None and _iso_time(obj["time"]) is None:
+                    problem = "'time' must be an ISO-8601 time"
                 found = problem or self._resolve(obj)
                 if isinstance(found, str):
                     errors.append({"type": found, "input_array": "events", "index": index})
@@ -335,6 +339,26 @@ class BrazeEmulator(Emulator):
     def seed_targets(self, names: Iterable[str], spec: TargetSpec) -> None:
         for name in names:
             self.custom_attributes[name] = "Boolean"
+
+    def event_fields(self, target: Target, number: int, occurred_at: datetime) -> dict[str, Any]:
+        return {"time": occurred_at, "amount": number * 10, "currency": "EUR"}
+
+    def received_events(self, target: Target) -> list[ReceivedEvent]:
+        return [
+            ReceivedEvent(str(u.email or u.external_id or u.braze_id), at)
+            for u in self.users
+            for event in u.events
+            if event["name"] == target.id and (at := _iso_time(event["time"])) is not None
+        ]
+
+
+def _iso_time(value: Any) -> datetime | None:
+    """Braze event ``time``: an ISO-8601 string (UTC when it names no offset)."""
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _seed_key(key: str, value: object) -> tuple[str, str | None]:
