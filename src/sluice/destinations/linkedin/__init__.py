@@ -1,0 +1,1 @@
+"""LinkedIn Matched Audiences: export segments as DMP segments of users (hashed emails) or companies."""
