@@ -1,0 +1,1 @@
+"""SAP Emarsys destination: contact lists, contacts data and Relational Data Service tables."""
