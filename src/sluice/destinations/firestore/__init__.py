@@ -1,0 +1,1 @@
+"""Google Cloud Firestore: collection documents (upsert) and audiences as collections (membership)."""
