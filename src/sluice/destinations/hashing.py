@@ -93,6 +93,12 @@ LINKEDIN = HashingRules("linkedin")
 trimmed, lowercased email (no Gmail rules).
 https://learn.microsoft.com/en-us/linkedin/marketing/matched-audiences/create-and-manage-segment-users ;
 ``segmentio/action-destinations`` ``linkedin-audiences`` (lowercase + trim, then SHA-256 hex)."""
+X_ADS = HashingRules("x_ads")
+"""X (Twitter) Ads custom audiences: every identifier but ``partner_user_id`` normalised then
+SHA-256 hashed without salt, lowercase hex. Emails lowercased and trimmed; usernames without
+``@``, lowercased and trimmed; IDFA lowercase with dashes (vector: ``adsapi`` → ``49e0be2a…``).
+https://developer.x.com/en/docs/x-ads-api/audiences/overview/user-data ,
+https://developer.x.com/en/docs/x-ads-api/audiences/api-reference/audience ."""
 PINTEREST = HashingRules("pinterest")
 """Pinterest (customer lists and Conversions API), v5 OpenAPI ``ConversionEventsUserDataProperties``
 (``pinterest/api-description`` v5.23.0): ``em`` SHA-256 of the lowercase email; ``ph`` only digits
