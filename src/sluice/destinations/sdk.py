@@ -20,7 +20,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -29,6 +29,9 @@ from sluice.destinations.errors import ConfigError, DestinationError, RateLimite
 from sluice.destinations.http import RateHeaders, VendorHttp
 from sluice.sync.audience import IdentifierKind
 from sluice.sync.validate import _PATTERNS
+
+if TYPE_CHECKING:
+    from sluice.destinations.oauth import OAuthApp, SecretsChanged
 
 #: the identifier rules the sync engine validates with (one place), checked again before sending
 IDENTIFIER_CHECKS: dict[IdentifierKind, tuple[re.Pattern[str], str]] = {
@@ -295,6 +298,9 @@ class Connector(ABC):
     activation_defaults: ClassVar[type[ActivationDefaults]]
     capabilities: ClassVar[Capabilities]
     standard_fields: ClassVar[tuple[StandardField, ...]] = ()
+    #: the vendor's OAuth server, for destinations authorized with OAuth 2.0 (see
+    #: :mod:`sluice.destinations.oauth`); requests then carry a bearer token refreshed as needed
+    oauth_app: ClassVar[OAuthApp | None] = None
 
     def __init__(self, config: DestinationConfig, http: VendorHttp) -> None:
         self.config = config
@@ -320,9 +326,14 @@ class Connector(ABC):
 
     @classmethod
     def connect(
-        cls, config: DestinationConfig | Mapping[str, Any], http_client: httpx.AsyncClient | None = None
+        cls,
+        config: DestinationConfig | Mapping[str, Any],
+        http_client: httpx.AsyncClient | None = None,
+        *,
+        on_secrets_changed: SecretsChanged | None = None,
     ) -> Self:
-        """A connector for one account; ``http_client`` lets tests route to an emulator."""
+        """A connector for one account; ``http_client`` lets tests route to an emulator.
+        ``on_secrets_changed`` persists secrets the vendor replaced (a rotated OAuth refresh token)."""
         parsed = config if isinstance(config, cls.config_model) else cls.config_model.model_validate(config)
         client = http_client or httpx.AsyncClient()
         limit = cls.rate_limit_for(parsed)
@@ -336,6 +347,17 @@ class Connector(ABC):
             rate_headers=cls.rate_headers,
             owns_client=http_client is None,
         )
+        if cls.oauth_app is not None:
+            from sluice.destinations.oauth import BearerAuth, ClientCredentialsConfig, TokenSource
+
+            if not isinstance(parsed, ClientCredentialsConfig):
+                raise TypeError(
+                    f"{cls.__name__}.config_model must subclass OAuthConfig or ClientCredentialsConfig"
+                )
+            source = TokenSource(
+                cls.oauth_app, parsed, on_secrets_changed=on_secrets_changed, clock=lambda: http.clock()
+            )
+            http.auth = BearerAuth(source)
         return cls(parsed, http)
 
     @classmethod

@@ -15,7 +15,9 @@ from sluice.core.crypto import SecretBox
 from sluice.core.errors import InvalidInput
 from sluice.destinations import registry
 from sluice.destinations.errors import ConfigError, DestinationError
+from sluice.destinations.oauth import SecretsChanged
 from sluice.destinations.sdk import Connector, DestinationConfig, TargetPage
+from sluice.store.db import Database
 from sluice.store.tables.destinations import Destination
 
 T = TypeVar("T")
@@ -63,16 +65,40 @@ def validate_defaults(type_name: str, values: dict[str, Any] | None) -> dict[str
 
 
 def connect(
-    destination: Destination, box: SecretBox, http_client: httpx.AsyncClient | None = None
+    destination: Destination,
+    box: SecretBox,
+    http_client: httpx.AsyncClient | None = None,
+    *,
+    database: Database | None = None,
 ) -> Connector:
-    """A connector for a stored destination (secrets decrypted in memory only)."""
+    """A connector for a stored destination (secrets decrypted in memory only). With ``database``,
+    secrets the vendor replaces while connected (a rotated OAuth refresh token) are saved back."""
     connector = registry.get(destination.type)
     values = {**destination.config, **destination.read_secrets(box)}
     try:
         config = connector.config_model.model_validate(values)
     except ValidationError as exc:
         raise ConfigError(f"stored {connector.title} config is no longer valid: {_readable(exc)}") from None
-    return connector.connect(config, http_client=http_client)
+    saver = secrets_saver(database, destination.id) if database is not None else None
+    return connector.connect(config, http_client=http_client, on_secrets_changed=saver)
+
+
+def save_secrets(database: Database, destination_id: str, values: dict[str, str]) -> None:
+    """Merge ``values`` into a stored destination's encrypted secrets (own transaction)."""
+    with database.session() as session:
+        row = session.get(Destination, destination_id)
+        if row is None:
+            raise ConfigError("the destination was deleted while connected")
+        row.write_secrets(database.secrets, values)
+
+
+def secrets_saver(database: Database, destination_id: str) -> SecretsChanged:
+    """A callback persisting secrets a connector's vendor rotated (see :mod:`sluice.destinations.oauth`)."""
+
+    async def save(values: dict[str, str]) -> None:
+        await asyncio.to_thread(save_secrets, database, destination_id, values)
+
+    return save
 
 
 def _run(awaitable: Awaitable[T]) -> T:
@@ -89,11 +115,11 @@ class CheckReport:
     message: str
 
 
-def check(destination: Destination, box: SecretBox) -> CheckReport:
+def check(destination: Destination, box: SecretBox, *, database: Database | None = None) -> CheckReport:
     """Test the connection: ``ok``, ``config_error`` (fix the config) or ``unreachable`` (retry later)."""
 
     async def attempt() -> CheckReport:
-        async with connect(destination, box) as connector:
+        async with connect(destination, box, database=database) as connector:
             connector.http.max_attempts = 2
             connector.http.timeout = 20
             return CheckReport(True, "ok", await connector.check())
@@ -107,12 +133,17 @@ def check(destination: Destination, box: SecretBox) -> CheckReport:
 
 
 def list_targets(
-    destination: Destination, box: SecretBox, kind: str | None, cursor: str | None
+    destination: Destination,
+    box: SecretBox,
+    kind: str | None,
+    cursor: str | None,
+    *,
+    database: Database | None = None,
 ) -> TargetPage:
     """One page of the destination's targets (raises the connector's error for the API to map)."""
 
     async def attempt() -> TargetPage:
-        async with connect(destination, box) as connector:
+        async with connect(destination, box, database=database) as connector:
             connector.http.max_attempts = 3
             return await connector.list_targets(kind, cursor)
 
