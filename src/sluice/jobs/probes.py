@@ -60,7 +60,7 @@ def destination_probe(database: Database, activation_id: str) -> ProbeResult:
             return ProbeResult(False, "the activation's destination no longer exists")
         session.expunge(destination)
     try:
-        report = check_destination(destination, database.secrets)
+        report = check_destination(destination, database.secrets, database=database)
     except SluiceError as exc:
         return ProbeResult(False, exc.message)
     except Exception as exc:

@@ -65,7 +65,7 @@ def connection_executor(database: Database, settings: Settings, run_id: str, *, 
     if destination is None:
         report = CheckReport(False, "config_error", "the activation's destination no longer exists")
     else:
-        report = check(destination, database.secrets)
+        report = check(destination, database.secrets, database=database)
     state = RunState.SUCCEEDED if report.ok else RunState.FAILED
     kind = None if report.ok else ("config" if report.status == "config_error" else "destination_unreachable")
     with database.session() as session:

@@ -172,7 +172,11 @@ def _refresh(database: Database, settings: Settings, refresh_id: str) -> None:
     check_platform(destination.type)
     read, ids = asyncio.run(
         read_remote_members(
-            destination, database.secrets, remote, retry_base_seconds=settings.refresh_retry_base_seconds
+            destination,
+            database.secrets,
+            remote,
+            retry_base_seconds=settings.refresh_retry_base_seconds,
+            database=database,
         )
     )
     with database.session() as session:
@@ -226,10 +230,16 @@ def default_remote_kind(destination_type: str) -> str:
 
 
 async def read_remote_members(
-    destination: Destination, box: SecretBox, remote: RemoteSource, *, retry_base_seconds: float = 0.5
+    destination: Destination,
+    box: SecretBox,
+    remote: RemoteSource,
+    *,
+    retry_base_seconds: float = 0.5,
+    database: Database | None = None,
 ) -> tuple[int, set[str]]:
-    """Every member id of the remote object (all pages): ids read, and the distinct normalised ids."""
-    async with connect(destination, box) as connector:
+    """Every member id of the remote object (all pages): ids read, and the distinct normalised ids
+    (with ``database``, credentials the vendor rotates meanwhile are saved)."""
+    async with connect(destination, box, database=database) as connector:
         connector.http.backoff_base = retry_base_seconds
         target = await connector.ensure_target(
             TargetSpec(

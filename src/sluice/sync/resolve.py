@@ -95,7 +95,7 @@ def resolve_activation(session: Session, database: Database, activation: Activat
         mapping=mapping,
     )
     target = activation.target or {}
-    connector = destination_service.connect(destination, database.secrets)
+    connector = destination_service.connect(destination, database.secrets, database=database)
 
     return ResolvedActivation(
         spec=AudienceSpec(identifier.kind, tuple(m.destination for m in mapping)),

@@ -110,7 +110,8 @@ def check_destination(
 ) -> DestinationCheckOut:
     """Test the connection with the stored credentials; the outcome is kept on the destination."""
     destination = get_scoped(session, Destination, destination_id, principal.workspace_id, "destination")
-    report = service.check(destination, get_database(request).secrets)
+    database = get_database(request)
+    report = service.check(destination, database.secrets, database=database)
     destination.last_test_status, destination.last_test_message = report.status, report.message
     destination.last_tested_at = utcnow()
     return DestinationCheckOut(
@@ -129,7 +130,8 @@ def list_destination_targets(
 ) -> TargetPageOut:
     """Existing targets at the destination, for pickers (read live from the platform)."""
     destination = get_scoped(session, Destination, destination_id, principal.workspace_id, "destination")
-    page = service.list_targets(destination, get_database(request).secrets, kind, cursor)
+    database = get_database(request)
+    page = service.list_targets(destination, database.secrets, kind, cursor, database=database)
     return TargetPageOut(
         items=[
             TargetOut(kind=t.kind, id=t.id, name=t.name, parent_id=t.parent_id, size=t.size)
