@@ -1,7 +1,8 @@
 """Find raw personal data in what an emulator received (ad platforms must only get hashes).
 
 Every JSON string (and key) of every recorded request body and query string is searched for
-something that looks like an email address or a phone number; SHA-256 digests and UUIDs are skipped.
+something that looks like an email address or a phone number; SHA-256 digests, UUIDs, Google Ads
+resource names and date-times are skipped.
 Used by the tests of every destination that promises hashed identifiers.
 """
 
@@ -17,6 +18,10 @@ PHONE = re.compile(r"\+?\(?\d[\d\s().-]{5,}\d")
 DIGEST = re.compile(r"[0-9a-f]{64}")
 #: ids that are UUIDs (Snap ad accounts, event ids) are not phone numbers
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+#: Google Ads resource names (``customers/1234567890/userLists/42``): 10-digit account ids, not phones
+RESOURCE_NAME = re.compile(r"customers/\d+(/[A-Za-z]+/[\w~-]+)*")
+#: date-times vendors require as text (Google Ads ``2026-12-04 17:00:00+01:00``, ISO 8601)
+DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
 #: query parameters holding opaque values (paging cursors), never personal data
 OPAQUE_PARAMS = frozenset({"after", "before"})
 
@@ -30,7 +35,7 @@ def raw_pii(value: Any) -> list[str]:
     if isinstance(value, bool) or value is None:
         return []
     text = str(value)
-    if DIGEST.fullmatch(text) or UUID.fullmatch(text):
+    if any(p.fullmatch(text) for p in (DIGEST, UUID, RESOURCE_NAME, DATE_TIME)):
         return []
     return [m.group(0) for m in EMAIL.finditer(text)] + [m.group(0) for m in PHONE.finditer(text)]
 
