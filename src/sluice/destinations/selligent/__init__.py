@@ -1,0 +1,1 @@
+"""Selligent / Marigold Engage: profile list records (upsert) and static segments (membership)."""
