@@ -1,0 +1,1 @@
+"""X (Twitter) Ads custom audiences: export segments as audiences of hashed emails and usernames."""
