@@ -99,6 +99,21 @@ SHA-256 hashed without salt, lowercase hex. Emails lowercased and trimmed; usern
 ``@``, lowercased and trimmed; IDFA lowercase with dashes (vector: ``adsapi`` → ``49e0be2a…``).
 https://developer.x.com/en/docs/x-ads-api/audiences/overview/user-data ,
 https://developer.x.com/en/docs/x-ads-api/audiences/api-reference/audience ."""
+MICROSOFT_ADS = HashingRules("microsoft_ads")
+"""Microsoft Advertising customer match lists (``CustomerListItemSubType`` ``Email``): the SHA-256
+hex of the trimmed, lowercased email.
+https://learn.microsoft.com/en-us/advertising/campaign-management-service/applycustomerlistuserdata ,
+https://learn.microsoft.com/en-us/advertising/bulk-service/customer-list-item ;
+``segmentio/action-destinations`` ``bing-ads-audiences`` (``value.trim().toLowerCase()`` then SHA-256)."""
+CRITEO = HashingRules("criteo")
+"""Criteo audience contact lists (``identifierType`` ``email``): Criteo accepts clear or hashed
+emails; Sluice sends the SHA-256 hex of the trimmed, lowercased email (MD5/SHA-256 of the lowercase
+email are Criteo's accepted hashes), mobile ad ids (``madid``) lowercased and unhashed.
+https://developers.criteo.com/marketing-solutions/docs/contact-list ."""
+REDDIT = HashingRules("reddit")
+"""Reddit Ads custom audiences: SHA-256 of the trimmed, lowercased email; mobile ad ids (IDFA/AAID)
+lowercased then SHA-256. https://ads-api.reddit.com/docs/v3/ (custom audience users);
+``../shared/spec/destinations.md`` §4.19."""
 PINTEREST = HashingRules("pinterest")
 """Pinterest (customer lists and Conversions API), v5 OpenAPI ``ConversionEventsUserDataProperties``
 (``pinterest/api-description`` v5.23.0): ``em`` SHA-256 of the lowercase email; ``ph`` only digits
