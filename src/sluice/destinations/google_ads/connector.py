@@ -1,0 +1,231 @@
+"""Google Ads Customer Match: keep a CRM-based user list in step with a segment.
+
+A segment becomes a user list (``userLists:mutate`` with ``crmBasedUserList``, upload key
+``CONTACT_INFO``), created by name on first run. Each batch of adds or removes is one offline
+user data job: ``offlineUserDataJobs:create`` (type ``CUSTOMER_MATCH_USER_LIST``, the list and the
+configured consent), ``…:addOperations`` with ``enablePartialFailure`` (at most 100,000 user
+identifiers per request), ``…:run``, then the long-running operation is polled until ``done``
+(:func:`sluice.destinations.jobs.poll_job`): rows are *delivered* only when the job succeeded.
+A row Google refuses in the partial failure (its ``operations[i]`` index) is *rejected* with
+Google's message. Identifiers are normalised and SHA-256 hashed here (Google's rules,
+:data:`sluice.destinations.hashing.GOOGLE_ADS`). A full refresh runs a job whose only operation is
+``removeAll``. Google matches asynchronously and never lists members; the list's
+``match_rate_percentage`` is reported on the delivered rows and in the target picker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+
+from sluice.destinations.errors import ConfigError, Transient
+from sluice.destinations.google_ads.api import error_of, row_failures
+from sluice.destinations.google_ads.base import GoogleAdsBase, gaql_string
+from sluice.destinations.google_ads.config import GoogleAdsActivationDefaults, GoogleAdsConfig
+from sluice.destinations.hashing import GOOGLE_ADS, InvalidIdentifier, PiiField, hash_value
+from sluice.destinations.jobs import JobPolling, poll_job
+from sluice.destinations.sdk import (
+    Capabilities,
+    IdentifierKind,
+    Op,
+    OpKind,
+    Outcome,
+    OutcomeStatus,
+    Service,
+    Target,
+    TargetPage,
+    TargetSpec,
+)
+
+USER_LIST = "user_list"
+BATCH_LIMIT = 100_000  # user identifiers per addOperations request (one per op here)
+MEMBERSHIP_DAYS = 540  # the longest membership Google allows on Customer Match lists
+#: identifier kind → the UserIdentifier field holding its SHA-256
+IDENTIFIER_FIELDS = {
+    IdentifierKind.EMAIL: "hashedEmail",
+    IdentifierKind.PHONE: "hashedPhoneNumber",
+    IdentifierKind.HASHED: "hashedEmail",  # an already-hashed identifier is taken as a hashed email
+}
+_PII = {IdentifierKind.EMAIL: PiiField.EMAIL, IdentifierKind.PHONE: PiiField.PHONE}
+_LIST_FIELDS = "user_list.id, user_list.name, user_list.size_for_search, user_list.match_rate_percentage"
+#: Customer Match jobs take minutes to hours; a job still running after this is retried next run
+JOB_POLLING = JobPolling(interval=5.0, backoff=1.5, max_interval=60.0, timeout=6 * 3600.0)
+
+
+class GoogleAdsConnector(GoogleAdsBase):
+    """CRM-based user lists of one Google Ads customer, members addressed by hashed identifiers."""
+
+    type_name = "google_ads"
+    title = "Google Ads Customer Match"
+    description = "Export segments as Google Ads Customer Match lists (SHA-256 hashed emails or phones)."
+    docs_url = "https://developers.google.com/google-ads/api/docs/remarketing/audience-segments/customer-match/get-started"
+    config_model = GoogleAdsConfig
+    activation_defaults = GoogleAdsActivationDefaults
+    capabilities = Capabilities(
+        services=frozenset({Service.MEMBERSHIP}),
+        target_kinds=frozenset({USER_LIST}),
+        identifiers=frozenset({IdentifierKind.EMAIL, IdentifierKind.PHONE, IdentifierKind.HASHED}),
+        batch_size=BATCH_LIMIT,
+        concurrency=1,  # jobs on the same list must not run at the same time (CONCURRENT_MODIFICATION)
+        rate_limit=None,
+        can_create_targets=True,
+        can_read_members=False,
+        read_members_note="Google Ads never returns the people in a Customer Match list (only sizes and a match rate).",
+        full_refresh="a job whose only operation is removeAll empties the list, then every member is added again",
+        rejects_unknown_contacts=False,
+        unknown_contacts_note="Google accepts every hashed identifier and matches it to Google accounts "
+        "asynchronously (up to 48 h); it never reports who was not found, only the list's match rate.",
+    )
+
+    # -- targets -----------------------------------------------------------------------------
+
+    def _target(self, row: dict[str, Any]) -> Target:
+        user_list = row.get("userList") or {}
+        size = user_list.get("sizeForSearch")
+        return Target(
+            USER_LIST,
+            str(user_list.get("id", "")),
+            str(user_list.get("name", "")),
+            parent_id=self.config.customer_id,
+            size=int(size) if size is not None and str(size).isdigit() else None,
+        )
+
+    async def list_targets(self, kind: str | None = None, cursor: str | None = None) -> TargetPage:
+        query = f"SELECT {_LIST_FIELDS} FROM user_list WHERE user_list.type = 'CRM_BASED'"
+        rows, next_token = await self.search_page(query, cursor)
+        return TargetPage([self._target(row) for row in rows], next_token)
+
+    async def _find(self, condition: str) -> Target | None:
+        query = f"SELECT {_LIST_FIELDS} FROM user_list WHERE user_list.type = 'CRM_BASED' AND {condition}"
+        async for row in self.search(query):
+            return self._target(row)
+        return None
+
+    async def ensure_target(self, spec: TargetSpec) -> Target:
+        if spec.id:
+            if not spec.id.isdigit():
+                raise ConfigError(f"Google Ads user list id must be numeric, got {spec.id!r}")
+            found = await self._find(f"user_list.id = {spec.id}")
+            if found is None:
+                raise ConfigError(
+                    f"Google Ads has no Customer Match list {spec.id} in customer {self.config.customer_id}"
+                )
+            return found
+        found = await self._find(f"user_list.name = {gaql_string(spec.name)}")
+        if found is not None:
+            return found
+        if not spec.create_if_missing:
+            raise ConfigError(f"Google Ads has no Customer Match list named {spec.name!r}")
+        create = {
+            "name": spec.name,
+            "description": "Managed by Sluice",
+            "membershipLifeSpan": MEMBERSHIP_DAYS,
+            "crmBasedUserList": {"uploadKeyType": "CONTACT_INFO", "dataSourceType": "FIRST_PARTY"},
+        }
+        response = await self.call(
+            "POST", f"/{self.customer}/userLists:mutate", json={"operations": [{"create": create}]}
+        )
+        resource = str(response.json()["results"][0]["resourceName"])
+        return Target(
+            USER_LIST, resource.rsplit("/", 1)[-1], spec.name, parent_id=self.config.customer_id, size=0
+        )
+
+    # -- members -----------------------------------------------------------------------------
+
+    def hashed(self, identifier: str, kind: IdentifierKind) -> str:
+        """The SHA-256 Google matches on (already-hashed values pass through)."""
+        return hash_value(
+            _PII.get(kind, PiiField.EMAIL), identifier, GOOGLE_ADS, default_region=self.config.default_country
+        )
+
+    def invalid_reason(self, op: Op, kind: IdentifierKind) -> str | None:
+        """Refuse what cannot be normalised by Google's rules (checked before any request)."""
+        if kind not in _PII:
+            return super().invalid_reason(op, kind)  # HASHED: a lowercase SHA-256 hex digest
+        if not op.identifier or not op.identifier.strip():
+            return "identifier is empty"
+        try:
+            self.hashed(op.identifier, kind)
+        except InvalidIdentifier as exc:
+            return str(exc)
+        return None
+
+    def _consent(self) -> dict[str, str]:
+        consent = {
+            "adUserData": self.config.ad_user_data_consent,
+            "adPersonalization": self.config.ad_personalization_consent,
+        }
+        return {key: value for key, value in consent.items() if value != "UNSPECIFIED"}
+
+    async def _create_job(self, target: Target) -> str:
+        metadata: dict[str, Any] = {"userList": f"{self.customer}/userLists/{target.id}"}
+        consent = self._consent()
+        if consent:
+            metadata["consent"] = consent
+        job = {"type": "CUSTOMER_MATCH_USER_LIST", "customerMatchUserListMetadata": metadata}
+        response = await self.call("POST", f"/{self.customer}/offlineUserDataJobs:create", json={"job": job})
+        return str(response.json()["resourceName"])
+
+    async def _run(self, job: str) -> None:
+        """Run the job and wait until Google reports it done; a failed job fails the rows."""
+        operation = str((await self.call("POST", f"/{job}:run", json={})).json()["name"])
+
+        def finished(response: httpx.Response) -> bool:
+            if not response.is_success:
+                self_error = error_of(response)
+                raise Transient(
+                    f"Google Ads job status unavailable: {self_error.get('message', response.status_code)}"
+                )
+            return bool(response.json().get("done"))
+
+        done = (await poll_job(self.http, f"/{operation}", finished=finished, polling=JOB_POLLING)).json()
+        if done.get("error"):
+            raise Transient(f"Google Ads job {job} failed: {done['error'].get('message', 'unknown error')}")
+
+    async def _match_rate(self, target: Target) -> str:
+        query = f"SELECT user_list.id, user_list.match_rate_percentage FROM user_list WHERE user_list.id = {target.id}"
+        async for row in self.search(query):
+            rate = (row.get("userList") or {}).get("matchRatePercentage")
+            if rate is not None:
+                return f"list match rate {rate}%"
+        return ""
+
+    async def apply(self, target: Target, ops: Sequence[Op]) -> list[Outcome]:
+        if ops[0].kind not in (OpKind.ADD, OpKind.REMOVE):
+            return [
+                Outcome.of(op, OutcomeStatus.REJECTED, f"Customer Match lists do not support {op.kind}")
+                for op in ops
+            ]
+        kind = "create" if ops[0].kind is OpKind.ADD else "remove"
+        field = IDENTIFIER_FIELDS[target.identifier_kind]
+        operations = [
+            {kind: {"userIdentifiers": [{field: self.hashed(op.identifier, target.identifier_kind)}]}}
+            for op in ops
+        ]
+        job = await self._create_job(target)
+        response = await self.call(
+            "POST", f"/{job}:addOperations", json={"enablePartialFailure": True, "operations": operations}
+        )
+        refused = row_failures(response.json().get("partialFailureError") or {})
+        if len(refused) < len(ops):
+            await self._run(job)
+        note = await self._match_rate(target) if len(refused) < len(ops) else ""
+        return [
+            Outcome.of(op, OutcomeStatus.REJECTED, refused[index])
+            if index in refused
+            else Outcome.of(op, OutcomeStatus.DELIVERED, note)
+            for index, op in enumerate(ops)
+        ]
+
+    async def reset_target(self, target: Target) -> Target:
+        """Full refresh: one job whose only operation is ``removeAll``."""
+        job = await self._create_job(target)
+        await self.call(
+            "POST",
+            f"/{job}:addOperations",
+            json={"enablePartialFailure": True, "operations": [{"removeAll": True}]},
+        )
+        await self._run(job)
+        return target

@@ -1,0 +1,204 @@
+"""Google Ads Customer Match: hashed identifiers only, offline user data jobs run and polled, per-row
+refusals kept with Google's words, quota waits, failed jobs retried, full refresh with removeAll."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from typing import Any, cast
+
+import httpx
+import pytest
+
+from sluice.destinations.emulation import FaultKind
+from sluice.destinations.errors import ConfigError
+from sluice.destinations.google_ads.connector import GoogleAdsConnector
+from sluice.destinations.google_ads.emulator import GoogleAdsEmulator
+from sluice.destinations.hashing import sha256_hex
+from sluice.destinations.sdk import IdentifierKind, OpKind, OutcomeStatus, TargetSpec
+from sluice.destinations.testing import DestinationConformance
+from sluice.destinations.testing.harness import EMULATOR_URL, Harness
+from sluice.destinations.testing.pii import scan
+
+
+class TestGoogleAdsConformanceSendsNoRawPii(DestinationConformance):
+    """The membership conformance suite, Google Ads only, with every received body scanned."""
+
+    @pytest.fixture(params=["google_ads"])
+    def harness(self, request: pytest.FixtureRequest) -> Iterator[Harness]:
+        harness = Harness.of(str(request.param))
+        yield harness
+        assert scan(harness.emulator) == []
+        assert harness.emulator.state()["unhashed_refusals"] == 0
+
+
+def _writes(harness: Harness, suffix: str) -> list[Any]:
+    return [r.body for r in harness.emulator.requests if r.path.endswith(suffix)]
+
+
+def _fake(harness: Harness) -> GoogleAdsEmulator:
+    return cast(GoogleAdsEmulator, harness.emulator)
+
+
+@pytest.mark.anyio
+async def test_a_batch_is_one_job_run_and_polled_with_headers_and_consent() -> None:
+    harness = Harness.of("google_ads")
+    connector = harness.connector_class.connect(
+        {**harness.emulator.connector_config(EMULATOR_URL), "ad_user_data_consent": "GRANTED"},
+        http_client=httpx.AsyncClient(transport=httpx.ASGITransport(app=harness.emulator.app)),
+    )
+    connector.http.sleep = harness.clock.sleep
+    _fake(harness).job_polls = 3
+    target = await connector.ensure_target(TargetSpec(kind="user_list", name="VIP buyers"))
+    people = harness.contacts(range(4))
+    outcomes = await harness.send(connector, target, OpKind.ADD, [*people, "John.Smith@Gmail.com"])
+    assert {o.status for o in outcomes} == {OutcomeStatus.DELIVERED}
+    assert harness.emulator.members(target) == {*people, sha256_hex("johnsmith@gmail.com")}
+    (job,) = _writes(harness, "offlineUserDataJobs:create")
+    assert job["job"]["type"] == "CUSTOMER_MATCH_USER_LIST"
+    assert job["job"]["customerMatchUserListMetadata"]["consent"] == {"adUserData": "GRANTED"}
+    (added,) = _writes(harness, ":addOperations")
+    assert added["enablePartialFailure"] is True
+    assert added["operations"][-1] == {
+        "create": {"userIdentifiers": [{"hashedEmail": sha256_hex("johnsmith@gmail.com")}]}
+    }
+    polls = [r for r in harness.emulator.requests if "/operations/" in r.path]
+    assert len(polls) == 4, "polled until done"
+    assert len(harness.clock.slept) >= 3, "waits between polls"
+    write = next(r for r in harness.emulator.requests if r.path.endswith(":run"))
+    assert write.headers["developer-token"] == _fake(harness).developer_token
+    assert write.headers["login-customer-id"] == _fake(harness).manager_id
+    assert write.headers["authorization"].startswith("Bearer ")
+    assert "list match rate 80%" in outcomes[0].message, "4 of 5 hashes are known people"
+    page = await connector.list_targets()
+    assert [(t.name, t.size) for t in page.items] == [("VIP buyers", 5)]
+    await connector.aclose()
+
+
+@pytest.mark.anyio
+async def test_phones_are_hashed_in_e164_with_plus() -> None:
+    harness = Harness.of("google_ads")
+    connector = harness.connect()
+    target = dataclasses.replace(await harness.target(connector), identifier_kind=IdentifierKind.PHONE)
+    outcomes = await harness.send(connector, target, OpKind.ADD, ["+1 (650) 555-1212", "650.555.1213", "12"])
+    assert [o.status for o in outcomes] == [
+        OutcomeStatus.REJECTED,
+        OutcomeStatus.DELIVERED,
+        OutcomeStatus.DELIVERED,
+    ]
+    (added,) = _writes(harness, ":addOperations")
+    assert [op["create"]["userIdentifiers"][0] for op in added["operations"]] == [
+        {"hashedPhoneNumber": sha256_hex("+16505551212")},
+        {"hashedPhoneNumber": sha256_hex("+16505551213")},
+    ]
+    assert scan(harness.emulator) == []
+    await connector.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_row_google_refuses_is_rejected_with_its_words_and_the_rest_delivered() -> None:
+    harness = Harness.of("google_ads")
+    connector = harness.connect()
+    target = await harness.target(connector)
+    people = harness.contacts(range(5))
+    _fake(harness).refusals[sha256_hex(people[2])] = ("INVALID_EMAIL", "The email address is not valid.")
+    outcomes = {o.identifier: o for o in await harness.send(connector, target, OpKind.ADD, people)}
+    assert outcomes[people[2]].status is OutcomeStatus.REJECTED
+    assert (
+        "The email address is not valid. (offlineUserDataJobError.INVALID_EMAIL)"
+        in outcomes[people[2]].message
+    )
+    assert {outcomes[p].status for p in people if p != people[2]} == {OutcomeStatus.DELIVERED}
+    assert harness.emulator.members(target) == set(people) - {people[2]}
+    await connector.aclose()
+
+
+@pytest.mark.anyio
+async def test_the_emulator_refuses_unhashed_pii_and_oversized_requests() -> None:
+    harness = Harness.of("google_ads")
+    connector = cast(GoogleAdsConnector, harness.connect())
+    target = await harness.target(connector)
+    job = await connector._create_job(target)
+    token = await connector.http.auth.source.access_token(connector.http.client)  # type: ignore[union-attr]
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "developer-token": _fake(harness).developer_token,
+    }
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=harness.emulator.app), base_url=EMULATOR_URL
+    ) as client:
+        raw = {
+            "enablePartialFailure": True,
+            "operations": [{"create": {"userIdentifiers": [{"hashedEmail": "mary@example.com"}]}}],
+        }
+        answer = (await client.post(f"/v26/{job}:addOperations", json=raw, headers=headers)).json()
+        (error,) = answer["partialFailureError"]["details"][0]["errors"]
+        assert error["errorCode"] == {"offlineUserDataJobError": "INVALID_SHA256_FORMAT"}
+        assert error["location"]["fieldPathElements"][0] == {"fieldName": "operations", "index": 0}
+        many = [
+            {"create": {"userIdentifiers": [{"hashedEmail": sha256_hex(str(n))}]}} for n in range(100_001)
+        ]
+        refused = await client.post(f"/v26/{job}:addOperations", json={"operations": many}, headers=headers)
+        assert refused.status_code == 400
+        assert refused.json()["error"]["status"] == "INVALID_ARGUMENT"
+        no_token = await client.post(f"/v26/{job}:run", json={}, headers={"developer-token": "x"})
+        assert no_token.status_code == 401
+    assert harness.emulator.members(target) == set()
+    assert len(harness.emulator.limit_violations) == 2
+    await connector.aclose()
+
+
+@pytest.mark.anyio
+async def test_quota_waits_for_googles_retry_delay_and_a_failed_job_fails_the_rows() -> None:
+    harness = Harness.of("google_ads")
+    connector = harness.connect()
+    target = await harness.target(connector)
+    people = harness.contacts(range(3))
+    harness.emulator.inject(FaultKind.RATE_LIMIT, 1)
+    outcomes = await harness.send(connector, target, OpKind.ADD, people)
+    assert {o.status for o in outcomes} == {OutcomeStatus.DELIVERED}
+    assert 2.0 <= harness.clock.slept[0] < 2.1, "waits the retryDelay in the RESOURCE_EXHAUSTED body"
+    _fake(harness).fail_next_job = "INTERNAL_ERROR"
+    outcomes = await harness.send(connector, target, OpKind.REMOVE, people)
+    assert {o.status for o in outcomes} == {OutcomeStatus.FAILED}, "retried next run, never rejected"
+    assert "failed" in outcomes[0].message
+    assert harness.emulator.members(target) == set(people)
+    await connector.aclose()
+
+
+@pytest.mark.anyio
+async def test_full_refresh_runs_remove_all_and_tokens_are_refreshed_on_401() -> None:
+    harness = Harness.of("google_ads")
+    connector = harness.connect()
+    target = await harness.target(connector)
+    harness.emulator.seed_members(target, harness.contacts(range(7)))
+    _fake(harness).oauth.expire_access_tokens()
+    assert await connector.reset_target(target) == target
+    assert harness.emulator.members(target) == set()
+    assert _writes(harness, ":addOperations") == [
+        {"enablePartialFailure": True, "operations": [{"removeAll": True}]}
+    ]
+    assert _fake(harness).oauth.token_requests == 2, "one refresh after the 401, then the call repeated"
+    await connector.aclose()
+
+
+@pytest.mark.anyio
+async def test_unknown_lists_customers_and_revoked_authorisations_are_config_errors() -> None:
+    harness = Harness.of("google_ads")
+    connector = harness.connect()
+    with pytest.raises(ConfigError, match="no Customer Match list 4242"):
+        await connector.ensure_target(TargetSpec(kind="user_list", id="4242"))
+    with pytest.raises(ConfigError, match="named 'Missing'"):
+        await connector.ensure_target(TargetSpec(kind="user_list", name="Missing", create_if_missing=False))
+    await connector.aclose()
+    stranger = harness.connector_class.connect(
+        {**harness.emulator.connector_config(EMULATOR_URL), "customer_id": "111-222-3333"},
+        http_client=httpx.AsyncClient(transport=httpx.ASGITransport(app=harness.emulator.app)),
+    )
+    with pytest.raises(ConfigError, match="USER_PERMISSION_DENIED"):
+        await stranger.check()
+    await stranger.aclose()
+    revoked = harness.connect(valid=False)
+    with pytest.raises(ConfigError, match="Reconnect"):
+        await revoked.check()
+    await revoked.aclose()
