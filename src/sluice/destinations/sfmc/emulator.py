@@ -26,7 +26,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from sluice.destinations.emulation import Emulator
+from sluice.destinations.emulation import Emulator, local_path
 from sluice.destinations.sdk import IdentifierKind, Target, TargetSpec
 
 CLIENT_ID = "emulator-sfmc-client"
@@ -255,7 +255,8 @@ class SfmcEmulator(Emulator):
                 )
             access = f"eyJ{uuid.uuid4().hex}"
             self.tokens[access] = self.clock() + TOKEN_LIFETIME
-            root = str(request.base_url)
+            url = str(request.url).split("?")[0]
+            root = url[: len(url) - len(local_path(request))] + "/"  # where this tenant is served
             return JSONResponse(
                 {
                     "access_token": access,
