@@ -1,0 +1,1 @@
+"""Splio Customer Platform destination: contacts (upsert), targeting groups and lists (membership)."""
