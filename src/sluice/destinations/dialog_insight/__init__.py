@@ -1,0 +1,1 @@
+"""Dialog Insight: synchronize contacts of a project (Contacts.Merge)."""
