@@ -2,7 +2,7 @@
 
 Every JSON string (and key) of every recorded request body and query string is searched for
 something that looks like an email address or a phone number; SHA-256 digests, UUIDs, Google Ads
-resource names and date-times are skipped.
+resource names, date-times and numeric account/object ids are skipped.
 Used by the tests of every destination that promises hashed identifiers.
 """
 
@@ -24,12 +24,22 @@ RESOURCE_NAME = re.compile(r"customers/\d+(/[A-Za-z]+/[\w~-]+)*")
 DATE_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?")
 #: query parameters holding opaque values (paging cursors), never personal data
 OPAQUE_PARAMS = frozenset({"after", "before"})
+#: body keys whose all-digit values are the vendor's account/object ids (Pinterest's 12-digit ad
+#: accounts, TikTok's advertiser ids), not phone numbers
+NUMERIC_ID_KEYS = frozenset(
+    {"ad_account_id", "advertiser_id", "customer_list_id", "custom_audience_id", "audience_id", "pixel_code"}
+)
 
 
 def raw_pii(value: Any) -> list[str]:
     """Strings inside a JSON value that look like an email or a phone number (digests excepted)."""
     if isinstance(value, dict):
-        return [hit for key, item in value.items() for hit in raw_pii(key) + raw_pii(item)]
+        return [
+            hit
+            for key, item in value.items()
+            if not (key in NUMERIC_ID_KEYS and str(item).isdigit())
+            for hit in raw_pii(key) + raw_pii(item)
+        ]
     if isinstance(value, list):
         return [hit for item in value for hit in raw_pii(item)]
     if isinstance(value, bool) or value is None:
