@@ -47,6 +47,8 @@ def raw_pii(value: Any) -> list[str]:
     text = str(value)
     if any(p.fullmatch(text) for p in (DIGEST, UUID, RESOURCE_NAME, DATE_TIME)):
         return []
+    if "," in text and all(DIGEST.fullmatch(part.strip()) for part in text.split(",")):
+        return []  # comma-separated digests (Pinterest customer-list records)
     return [m.group(0) for m in EMAIL.finditer(text)] + [m.group(0) for m in PHONE.finditer(text)]
 
 
