@@ -1,0 +1,1 @@
+"""Microsoft Advertising customer match: export segments as customer lists of hashed emails."""
