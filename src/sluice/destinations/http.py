@@ -140,11 +140,13 @@ class VendorHttp:
         params: Mapping[str, Any] | None = None,
         expect_json: bool = True,
         headers: Mapping[str, str] | None = None,
+        form: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """Send a request, retrying throttling and transient failures; return the final answer
         (2xx with a parseable body, or a 4xx other than 429 for the connector to interpret).
         ``expect_json=False`` for endpoints that answer plain text (a 2xx body is then not parsed);
-        ``headers`` are added to the connector's own for this request only."""
+        ``headers`` are added to the connector's own for this request only; ``form`` is sent as an
+        ``application/x-www-form-urlencoded`` body (vendors whose API takes form fields)."""
         retrying = AsyncRetrying(
             retry=retry_if_exception_type((RateLimited, Transient)),
             stop=stop_after_attempt(self.max_attempts),
@@ -156,7 +158,14 @@ class VendorHttp:
         async for attempt in retrying:
             with attempt:
                 return await self._attempt(
-                    method, path, json, params, external=False, parse=expect_json, extra_headers=headers
+                    method,
+                    path,
+                    json,
+                    params,
+                    external=False,
+                    parse=expect_json,
+                    extra_headers=headers,
+                    form=form,
                 )
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -186,6 +195,7 @@ class VendorHttp:
         external: bool,
         parse: bool,
         extra_headers: Mapping[str, str] | None = None,
+        form: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         wait = self._paused_until - self.clock()
         if wait > 0:
@@ -200,6 +210,7 @@ class VendorHttp:
                         method,
                         path if external else self.base_url + path,
                         json=json,
+                        data=form,
                         params=params,
                         headers=None if external else {**self.headers, **(extra_headers or {})},
                         auth=None if external else self.auth or httpx.USE_CLIENT_DEFAULT,
