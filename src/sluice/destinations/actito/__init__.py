@@ -1,0 +1,1 @@
+"""Actito destination: profiles of a profile table (upsert), segmentations and subscriptions (membership)."""

@@ -1,0 +1,149 @@
+"""Actito beyond the shared suites: the API key → 15-minute token exchange, segmentations and
+subscriptions on existing profiles, profiles upserted by either unique attribute, against the emulator."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from sluice.destinations.actito.emulator import ActitoEmulator
+from sluice.destinations.delivery import deliver
+from sluice.destinations.errors import ConfigError
+from sluice.destinations.sdk import (
+    Connector,
+    IdentifierKind,
+    Op,
+    OpKind,
+    Outcome,
+    OutcomeStatus,
+    Target,
+    TargetSpec,
+)
+from sluice.destinations.testing import Harness
+
+pytestmark = pytest.mark.anyio
+
+
+async def send(connector: Connector, target: Target, ops: list[Op]) -> list[Outcome]:
+    return [o async for o in deliver(connector, target, ops)]
+
+
+def actito() -> tuple[Harness, ActitoEmulator, Connector]:
+    harness = Harness.of("actito")
+    assert isinstance(harness.emulator, ActitoEmulator)
+    return harness, harness.emulator, harness.connect()
+
+
+async def test_the_api_key_only_buys_tokens_and_a_token_is_renewed_after_15_minutes() -> None:
+    harness, emulator, connector = actito()
+    people = harness.contacts(range(2))
+    target = await connector.ensure_target(TargetSpec("segmentation", name="Gold"))
+    assert target.parent_id == "Loyalty"
+    await send(connector, target, [Op(OpKind.ADD, "k0", people[0])])
+    harness.clock.now += 15 * 60 + 1
+    await send(connector, target, [Op(OpKind.ADD, "k1", people[1])])
+    token_calls = [r for r in emulator.requests if r.path == "/auth/token"]
+    assert len(token_calls) == 2
+    assert {r.headers["authorization"] for r in token_calls} == {emulator.api_key}
+    data_calls = [r for r in emulator.requests if r.path != "/auth/token"]
+    assert all(r.headers["authorization"].startswith("Bearer ") for r in data_calls), (
+        "the key never goes elsewhere"
+    )
+    assert all(r.status != 401 for r in emulator.requests)
+    assert emulator.members(target) == set(people)
+    await connector.aclose()
+
+
+async def test_segmentation_membership_needs_an_existing_profile_and_is_idempotent() -> None:
+    harness, emulator, connector = actito()
+    [known] = harness.contacts([1])
+    stranger = harness.contacts([2], seed=False)[0]
+    target = await connector.ensure_target(TargetSpec("segmentation", name="Gold"))
+    outcomes = {
+        o.identifier: o
+        for o in await send(connector, target, [Op(OpKind.ADD, "a", known), Op(OpKind.ADD, "b", stranger)])
+    }
+    assert outcomes[known].status is OutcomeStatus.DELIVERED
+    assert outcomes[stranger].status is OutcomeStatus.REJECTED
+    assert "No profile found for the given key" in outcomes[stranger].message
+    assert len(emulator.profiles) == 1, "membership never creates a profile"
+    posts = [r for r in emulator.requests if r.method == "POST"]
+    assert posts[0].query == {"allowUpdate": "true"}
+    assert posts[0].body == {
+        "attributes": [{"name": "emailAddress", "value": known}],
+        "segmentations": [{"belongs": True, "segmentation": {"name": "Gold", "category": "Loyalty"}}],
+    }
+    removed = await send(connector, target, [Op(OpKind.REMOVE, "a", known), Op(OpKind.REMOVE, "b", stranger)])
+    assert {o.status for o in removed} == {OutcomeStatus.DELIVERED}
+    assert emulator.members(target) == set()
+    await connector.aclose()
+
+
+async def test_subscriptions_are_a_target_kind_too() -> None:
+    harness, emulator, connector = actito()
+    people = harness.contacts(range(3))
+    newsletter = await connector.ensure_target(TargetSpec("subscription", name="Newsletter"))
+    await send(connector, newsletter, [Op(OpKind.ADD, f"k{n}", p) for n, p in enumerate(people)])
+    await send(connector, newsletter, [Op(OpKind.REMOVE, "k0", people[0])])
+    assert emulator.members(newsletter) == set(people[1:])
+    assert emulator.find("emailAddress", people[0]).subscriptions == {"Newsletter": False}  # type: ignore[union-attr]
+    await connector.aclose()
+
+
+@pytest.mark.parametrize(("kind", "name"), [("segmentation", "Platinum"), ("subscription", "Weekly digest")])
+async def test_segmentations_and_subscriptions_are_never_created_by_sluice(kind: str, name: str) -> None:
+    _, _, connector = actito()
+    with pytest.raises(ConfigError, match="created in Actito's 'Manage DB structure'"):
+        await connector.ensure_target(TargetSpec(kind, name=name))
+    await connector.aclose()
+
+
+async def test_profiles_are_upserted_by_either_unique_attribute() -> None:
+    _, emulator, connector = actito()
+    by_id = await connector.ensure_target(TargetSpec("profiles", identifier_kind=IdentifierKind.EXTERNAL_ID))
+    created = await send(
+        connector,
+        by_id,
+        [Op(OpKind.UPSERT, "c1", "C-1", {"emailAddress": "ann@example.com", "birthDate": date(1990, 5, 17)})],
+    )
+    assert [o.status for o in created] == [OutcomeStatus.DELIVERED]
+    by_email = await connector.ensure_target(TargetSpec("profiles", identifier_kind=IdentifierKind.EMAIL))
+    updated = await send(
+        connector, by_email, [Op(OpKind.UPSERT, "c1", "ann@example.com", {"firstName": "Ann"})]
+    )
+    assert [o.status for o in updated] == [OutcomeStatus.DELIVERED]
+    [profile] = emulator.profiles
+    assert profile.attributes == {
+        "customerId": "C-1",
+        "emailAddress": "ann@example.com",
+        "birthDate": "17/05/1990",
+        "firstName": "Ann",
+    }
+    await send(connector, by_id, [Op(OpKind.UPSERT, "c2", "C-2", {"emailAddress": "bo@example.com"})])
+    [clash] = await send(
+        connector, by_id, [Op(OpKind.UPSERT, "c2", "C-2", {"emailAddress": "ann@example.com"})]
+    )
+    assert clash.status is OutcomeStatus.REJECTED
+    assert clash.message == "The unique attributes given match different profiles"
+    assert len(emulator.profiles) == 2
+    await connector.aclose()
+
+
+async def test_an_unknown_attribute_is_rejected_with_actitos_words() -> None:
+    _, _, connector = actito()
+    target = await connector.ensure_target(TargetSpec("profiles"))
+    [outcome] = await send(connector, target, [Op(OpKind.UPSERT, "k", "bo@example.com", {"shoeSize": 44})])
+    assert outcome.status is OutcomeStatus.REJECTED
+    assert outcome.message == "Attribute 'shoeSize' does not exist in profile table 'Customers'"
+    await connector.aclose()
+
+
+async def test_a_wrong_entity_or_table_fails_the_connection_test() -> None:
+    harness, emulator, _ = actito()
+    for change in ({"entity": "Other"}, {"profile_table": "Prospects"}):
+        config = {**emulator.connector_config("http://emulator.test"), **change}
+        connector = harness.connector_class.connect(config, http_client=harness.connect().http.client)
+        with pytest.raises(ConfigError, match=r"Other|Prospects"):
+            await connector.check()
+        await connector.aclose()
