@@ -16,7 +16,7 @@ import pytest
 from sluice.destinations.emulation import FaultKind
 from sluice.destinations.errors import ConfigError
 from sluice.destinations.hashing import sha256_hex
-from sluice.destinations.meta.emulator import ACCESS_TOKEN
+from sluice.destinations.meta.graph_emulation import ACCESS_TOKEN
 from sluice.destinations.sdk import IdentifierKind, OpKind, OutcomeStatus
 from sluice.destinations.testing import DestinationConformance
 from sluice.destinations.testing.harness import EMULATOR_URL, Harness

@@ -11,16 +11,22 @@ See README.md for the facts and their sources.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 import httpx
 
-from sluice.destinations.errors import ConfigError, RateLimited, RowRejected, Transient
+from sluice.destinations.errors import ConfigError, RowRejected
 from sluice.destinations.hashing import META, InvalidIdentifier, PiiField, hash_value
 from sluice.destinations.http import RateHeaders
 from sluice.destinations.meta.config import MetaActivationDefaults, MetaConfig
+from sluice.destinations.meta.graph import (
+    describe,
+    graph_auth_headers,
+    graph_call,
+    graph_error,
+    graph_rate_headers,
+)
 from sluice.destinations.sdk import (
     Capabilities,
     Connector,
@@ -45,49 +51,6 @@ SCHEMAS = {
     IdentifierKind.HASHED: "EMAIL_SHA256",  # an already-hashed identifier is taken as a hashed email
 }
 _FIELDS = {IdentifierKind.EMAIL: PiiField.EMAIL, IdentifierKind.PHONE: PiiField.PHONE}
-#: Graph API throttling codes (app, user, page, custom-audience and ad-account limits)
-THROTTLING_CODES = frozenset({4, 17, 32, 613, 80003, 80004})
-#: codes that need the user: invalid token, permissions, flagged audience (100/1713230)
-CONFIG_CODES = frozenset({102, 190, 200, 10, 294, 2635})
-
-
-def graph_error(response: httpx.Response) -> dict[str, Any]:
-    """The ``error`` object of a Graph API answer (empty when the body has none)."""
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    error = body.get("error") if isinstance(body, dict) else None
-    return error if isinstance(error, dict) else {}
-
-
-def describe(error: dict[str, Any], status: int) -> str:
-    """The vendor's words: user message when given, else message, with code/subcode."""
-    text = error.get("error_user_msg") or error.get("message") or f"HTTP {status}"
-    code = error.get("code")
-    sub = error.get("error_subcode")
-    suffix = f" (code {code}{f', subcode {sub}' if sub else ''})" if code is not None else ""
-    return f"{text}{suffix}"
-
-
-def usage_wait(response: httpx.Response) -> float | None:
-    """Seconds to wait from ``X-Business-Use-Case-Usage`` (``estimated_time_to_regain_access``,
-    minutes), when Meta says the account is throttled."""
-    raw = response.headers.get("X-Business-Use-Case-Usage")
-    if not raw:
-        return None
-    try:
-        usage = json.loads(raw)
-    except ValueError:
-        return None
-    minutes = [
-        float(entry.get("estimated_time_to_regain_access") or 0)
-        for entries in (usage.values() if isinstance(usage, dict) else [])
-        for entry in (entries if isinstance(entries, list) else [])
-        if isinstance(entry, dict)
-    ]
-    longest = max(minutes, default=0.0)
-    return longest * 60 if longest > 0 else None
 
 
 class MetaConnector(Connector):
@@ -124,13 +87,12 @@ class MetaConnector(Connector):
 
     @classmethod
     def auth_headers(cls, config: MetaConfig) -> dict[str, str]:
-        return {"Authorization": f"Bearer {config.access_token.get_secret_value()}"}
+        return graph_auth_headers(config.access_token.get_secret_value())
 
     @staticmethod
     def rate_headers(response: httpx.Response, now: float) -> RateHeaders:
         """``Retry-After`` if any, else Meta's business-use-case usage header."""
-        retry_after = RateHeaders.from_retry_after(response, now).retry_after
-        return RateHeaders(retry_after=retry_after if retry_after is not None else usage_wait(response))
+        return graph_rate_headers(response, now)
 
     @property
     def _account(self) -> str:
@@ -138,21 +100,11 @@ class MetaConnector(Connector):
         return account if account.startswith("act_") else f"act_{account}"
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """One Graph API call; throttling and credential errors become the SDK's error groups."""
-        response = await self.http.request(method, path, **kwargs)
-        if response.is_success:
-            return response
+        """One Graph API call (:func:`graph_call`), and a flagged audience is the user's to fix."""
+        response = await graph_call(self.http, method, path, **kwargs)
         error = graph_error(response)
-        code = error.get("code")
-        message = describe(error, response.status_code)
-        if code in THROTTLING_CODES:
-            raise RateLimited(f"Meta throttled the request: {message}", usage_wait(response))
-        if code in (1, 2) or error.get("is_transient"):
-            raise Transient(f"Meta: {message}")
-        if response.status_code in (401, 403) or code in CONFIG_CODES:
-            raise ConfigError(f"Meta refused the access token or its permissions: {message}")
-        if code == 100 and error.get("error_subcode") == 1713230:
-            raise ConfigError(f"Meta blocks uploads to this flagged audience: {message}")
+        if error.get("code") == 100 and error.get("error_subcode") == 1713230:
+            raise ConfigError(f"Meta blocks uploads to this flagged audience: {describe(error, 400)}")
         return response
 
     # -- connection and targets ------------------------------------------------------------

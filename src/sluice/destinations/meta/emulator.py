@@ -27,13 +27,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
 
-from sluice.destinations.emulation import Emulator
+from sluice.destinations.meta.graph_emulation import (
+    ACCOUNT_ID,
+    GraphEmulator,
+    GraphError,
+    not_found,
+)
 from sluice.destinations.sdk import Target, TargetSpec
 
-ACCESS_TOKEN = "EAAGemulator0000000000000000000000"  # noqa: S105 - the local fake's token
-ACCOUNT_ID = "act_1234567890"
 BATCH_LIMIT = 10_000
 MAX_LIMIT = 500
 SHA256 = re.compile(r"[0-9a-fA-F]{64}")
@@ -66,43 +68,6 @@ def email_hash(email: str) -> str:
     return hashlib.sha256(email.strip().lower().encode()).hexdigest()
 
 
-class GraphError(Exception):
-    def __init__(
-        self, status: int, message: str, code: int, subcode: int | None = None, **extra: Any
-    ) -> None:
-        self.status, self.message, self.code, self.subcode, self.extra = status, message, code, subcode, extra
-
-
-def graph_error(
-    status: int, message: str, code: int, subcode: int | None = None, **extra: Any
-) -> JSONResponse:
-    error: dict[str, Any] = {
-        "message": message,
-        "type": "OAuthException",
-        "code": code,
-        "fbtrace_id": uuid.uuid4().hex[:11],
-        **extra,
-    }
-    if subcode is not None:
-        error["error_subcode"] = subcode
-    headers = {}
-    if code == 190:
-        headers["WWW-Authenticate"] = (
-            'OAuth "Facebook Platform" "invalid_token" "Invalid OAuth access token."'
-        )
-    return JSONResponse({"error": error}, status_code=status, headers=headers)
-
-
-def not_found(object_id: str, method: str = "get") -> GraphError:
-    return GraphError(
-        400,
-        f"Unsupported {method} request. Object with ID '{object_id}' does not exist, cannot be loaded "
-        "due to missing permissions, or does not support this operation.",
-        100,
-        33,
-    )
-
-
 @dataclass
 class Audience:
     id: str
@@ -120,55 +85,25 @@ class Account:
     audiences: dict[str, Audience] = field(default_factory=dict)
 
 
-class MetaEmulator(Emulator):
+class MetaEmulator(GraphEmulator):
     """One ad account served under ``/{version}`` (any Graph API version)."""
 
     name = "meta"
     batch_limit = BATCH_LIMIT
     unknown_contact_message = UNKNOWN_CONTACT
 
+    throttled_message = (
+        "There have been too many calls for custom audience API from this ad-account. "
+        "Wait a bit and try again."
+    )
+    throttled_usage_type = "CUSTOM_AUDIENCE"
+
     def __init__(self, **kwargs: Any) -> None:
-        self.access_token = ACCESS_TOKEN
         self.accounts = {ACCOUNT_ID: Account(ACCOUNT_ID, "Sluice demo ad account")}
         self.known: dict[str, str] = {}  # hash → identifier the suite seeded
         self.unhashed_refusals = 0
         self._ids = itertools.count(23850000000000001)
         super().__init__(**kwargs)
-
-    # -- vendor errors -----------------------------------------------------------------------
-
-    def rate_limited(self) -> Response:
-        response = graph_error(
-            429,
-            "There have been too many calls for custom audience API from this ad-account. "
-            "Wait a bit and try again.",
-            80003,
-            2446079,
-            is_transient=True,
-        )
-        usage = {
-            ACCOUNT_ID.removeprefix("act_"): [
-                {"type": "CUSTOM_AUDIENCE", "call_count": 100, "estimated_time_to_regain_access": 1}
-            ]
-        }
-        response.headers["X-Business-Use-Case-Usage"] = json.dumps(usage)
-        return response
-
-    def server_error(self) -> Response:
-        return graph_error(500, "An unknown error occurred", 1, 99, is_transient=True)
-
-    def _authorise(self, request: Request) -> None:
-        header = request.headers.get("authorization", "")
-        scheme, _, value = header.partition(" ")
-        token = (
-            value if scheme.lower() in ("bearer", "oauth") else request.query_params.get("access_token", "")
-        )
-        if not token:
-            raise GraphError(
-                400, "An active access token must be used to query information about the current user.", 2500
-            )
-        if token != self.access_token:
-            raise GraphError(400, "Invalid OAuth access token - Cannot parse access token", 190)
 
     def _account(self, account: str) -> Account:
         found = self.accounts.get(f"act_{account}")
@@ -197,13 +132,11 @@ class MetaEmulator(Emulator):
     # -- routes ------------------------------------------------------------------------------
 
     def add_routes(self, app: FastAPI) -> None:
-        @app.exception_handler(GraphError)
-        async def _graph_error(_: Request, exc: GraphError) -> JSONResponse:
-            return graph_error(exc.status, exc.message, exc.code, exc.subcode, **exc.extra)
+        self.add_error_handler(app)
 
         @app.get("/{version}/act_{account}/customaudiences")
         def list_audiences(version: str, account: str, request: Request) -> dict[str, Any]:
-            self._authorise(request)
+            self.authorise(request)
             every = list(self._account(account).audiences.values())
             limit = self.page_size(int(request.query_params.get("limit", 25)), MAX_LIMIT)
             after = request.query_params.get("after")
@@ -225,7 +158,7 @@ class MetaEmulator(Emulator):
 
         @app.post("/{version}/act_{account}/customaudiences")
         async def create_audience(version: str, account: str, request: Request) -> dict[str, str]:
-            self._authorise(request)
+            self.authorise(request)
             owner = self._account(account)
             body = await self.json_body(request) or {}
             if not body.get("name"):
@@ -247,7 +180,7 @@ class MetaEmulator(Emulator):
 
         @app.get("/{version}/act_{account}")
         def account_info(version: str, account: str, request: Request) -> dict[str, Any]:
-            self._authorise(request)
+            self.authorise(request)
             owner = self._account(account)
             return {"id": owner.id, "name": owner.name, "account_status": 1}
 
@@ -261,19 +194,19 @@ class MetaEmulator(Emulator):
 
         @app.get("/{version}/{audience_id}")
         def get_audience(version: str, audience_id: str, request: Request) -> dict[str, Any]:
-            self._authorise(request)
+            self.authorise(request)
             return self._audience_json(self._audience(audience_id))
 
         @app.delete("/{version}/{audience_id}")
         def delete_audience(version: str, audience_id: str, request: Request) -> dict[str, bool]:
-            self._authorise(request)
+            self.authorise(request)
             audience = self._audience(audience_id, "delete")
             for account in self.accounts.values():
                 account.audiences.pop(audience.id, None)
             return {"success": True}
 
     async def _users(self, audience_id: str, request: Request, *, adding: bool) -> dict[str, Any]:
-        self._authorise(request)
+        self.authorise(request)
         audience = self._audience(audience_id, "post" if adding else "delete")
         body = await self.json_body(request) or {}
         payload = body.get("payload")
@@ -349,9 +282,8 @@ class MetaEmulator(Emulator):
             self.known[email_hash(email)] = email
 
     def connector_config(self, base_url: str, *, valid: bool = True) -> dict[str, Any]:
-        token = self.access_token if valid else "EAAGwrong000000000000000000000000"
         return {
-            "access_token": token,
+            "access_token": self.token(valid=valid),
             "ad_account_id": ACCOUNT_ID,
             "base_url": f"{base_url.rstrip('/')}/v25.0",
         }
