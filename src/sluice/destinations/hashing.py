@@ -105,7 +105,7 @@ hex of the trimmed, lowercased email.
 https://learn.microsoft.com/en-us/advertising/campaign-management-service/applycustomerlistuserdata ,
 https://learn.microsoft.com/en-us/advertising/bulk-service/customer-list-item ;
 ``segmentio/action-destinations`` ``bing-ads-audiences`` (``value.trim().toLowerCase()`` then SHA-256)."""
-CRITEO = HashingRules("criteo")
+CRITEO = HashingRules("criteo", unhashed=frozenset({PiiField.MOBILE_AD_ID}))
 """Criteo audience contact lists (``identifierType`` ``email``): Criteo accepts clear or hashed
 emails; Sluice sends the SHA-256 hex of the trimmed, lowercased email (MD5/SHA-256 of the lowercase
 email are Criteo's accepted hashes), mobile ad ids (``madid``) lowercased and unhashed.
