@@ -193,7 +193,9 @@ def token_request(
     return httpx.Request("POST", app.token_url, data=body, headers=headers)
 
 
-def parse_token_response(app: OAuthApp, response: httpx.Response, now: float) -> TokenResponse:
+def parse_token_response(
+    app: OAuthApp, response: httpx.Response, now: float, *, code_exchange: bool = False
+) -> TokenResponse:
     """The tokens of a 2xx answer, or the error the caller acts on: ``ConfigError`` when the grant
     or the client is refused (the user must reconnect or fix the client), ``RateLimited`` /
     ``Transient`` when worth retrying. Messages never contain a token."""
@@ -210,7 +212,7 @@ def parse_token_response(app: OAuthApp, response: httpx.Response, now: float) ->
     for key in app.response_path:
         body = body.get(key) if isinstance(body, dict) else None
     if not response.is_success:
-        raise _refusal(app, response.status_code, body)
+        raise _refusal(app, response.status_code, body, code_exchange=code_exchange)
     if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
         raise Transient(f"{method}: answer without an access_token (HTTP {response.status_code})")
     expires = body.get("expires_in")
@@ -229,10 +231,12 @@ def parse_token_response(app: OAuthApp, response: httpx.Response, now: float) ->
     return token
 
 
-def _refusal(app: OAuthApp, status: int, body: Any) -> ConfigError:
+def _refusal(app: OAuthApp, status: int, body: Any, *, code_exchange: bool) -> ConfigError:
     error = str(body.get("error", "")) if isinstance(body, dict) else ""
     description = str(body.get("error_description", "")) if isinstance(body, dict) else ""
     said = f" ({error}: {description})" if description else (f" ({error})" if error else "")
+    if error == "invalid_grant" and code_exchange:
+        return ConfigError(f"{app.vendor} refused the authorization code{said}; connect again.")
     if error == "invalid_grant":
         if app.grant is Grant.CLIENT_CREDENTIALS:
             return ConfigError(f"{app.vendor} refused the client credentials{said}; check them.")
@@ -266,7 +270,7 @@ async def exchange_code(
         response = await client.send(token_request(app, client_id, client_secret, grant))
     except httpx.TransportError as exc:
         raise Transient(f"{app.vendor} token endpoint unreachable: {type(exc).__name__}") from None
-    return parse_token_response(app, response, time.time() if now is None else now)
+    return parse_token_response(app, response, time.time() if now is None else now, code_exchange=True)
 
 
 # ---------------------------------------------------------------------------------------------

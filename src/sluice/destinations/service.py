@@ -15,7 +15,7 @@ from sluice.core.crypto import SecretBox
 from sluice.core.errors import InvalidInput
 from sluice.destinations import registry
 from sluice.destinations.errors import ConfigError, DestinationError
-from sluice.destinations.oauth import SecretsChanged
+from sluice.destinations.oauth import Grant, SecretsChanged
 from sluice.destinations.sdk import Connector, DestinationConfig, TargetPage
 from sluice.store.db import Database
 from sluice.store.tables.destinations import Destination
@@ -163,4 +163,19 @@ def type_info(connector: type[Connector]) -> dict[str, Any]:
         "standard_fields": [item.as_dict() for item in connector.standard_fields],
         "activation_defaults": connector.activation_defaults.model_validate({}).model_dump(mode="json"),
         "activation_defaults_schema": connector.activation_defaults.model_json_schema(),
+        "oauth": oauth_info(connector),
+    }
+
+
+def oauth_info(connector: type[Connector]) -> dict[str, Any] | None:
+    """How the type authenticates with OAuth 2.0, for the form ("Connect with <vendor>"), or None."""
+    app = connector.oauth_app
+    if app is None:
+        return None
+    connects = app.grant is Grant.REFRESH_TOKEN and bool(app.authorize_url)
+    return {
+        "vendor": app.vendor,
+        "grant": str(app.grant),
+        "connect": connects,
+        "connect_field": "refresh_token",
     }

@@ -51,6 +51,16 @@ class DestinationOut(BaseModel):
     updated_at: datetime
 
 
+class DestinationOAuthOut(BaseModel):
+    """OAuth 2.0 of a destination type: with ``connect``, users authorize with "Connect with
+    <vendor>", which fills the secret ``connect_field`` (the refresh token) instead of a form field."""
+
+    vendor: str
+    grant: str = Field(description="refresh_token or client_credentials")
+    connect: bool
+    connect_field: str
+
+
 class DestinationTypeOut(BaseModel):
     """A kind of destination: its config form (JSON Schema, secret fields ``writeOnly``),
     capabilities and default activation settings."""
@@ -67,6 +77,9 @@ class DestinationTypeOut(BaseModel):
     standard_fields: list[dict[str, str]] = Field(
         default_factory=list,
         description="Fields the destination knows, with their standard meaning (pre-filled mappings).",
+    )
+    oauth: DestinationOAuthOut | None = Field(
+        default=None, description="Set when the platform authorizes with OAuth 2.0."
     )
 
 
