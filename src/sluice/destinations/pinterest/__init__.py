@@ -1,0 +1,1 @@
+"""Pinterest (API v5): customer-list audiences and the API for Conversions."""
