@@ -147,3 +147,17 @@ async def test_a_spent_rate_window_is_waited_out_as_rate_limit_reset_says() -> N
     assert len(refused) == 1
     assert 0.7 < harness.clock.slept[-1] < 1.0, "waits the rest of the window (rateLimit-reset), not a guess"
     await connector.aclose()
+
+
+async def test_calls_in_flight_when_the_token_is_revoked_share_one_renewal() -> None:
+    harness, emulator, connector = splio()
+    people = harness.contacts(range(6))
+    newsletter = await connector.ensure_target(TargetSpec("list", name="Newsletter"))
+    emulator.tokens.clear()
+    outcomes = await send(connector, newsletter, ops(OpKind.ADD, people))
+    assert {o.status for o in outcomes} == {OutcomeStatus.DELIVERED}
+    assert [r.path for r in emulator.requests].count("/authenticate") == 2, (
+        "the first token, then one renewal"
+    )
+    assert emulator.members(newsletter) == set(people)
+    await connector.aclose()

@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -28,6 +27,8 @@ import httpx
 
 from sluice.destinations.actito.config import ActitoActivationDefaults, ActitoConfig
 from sluice.destinations.errors import ConfigError, RowRejected
+from sluice.destinations.http import VendorHttp
+from sluice.destinations.key_tokens import KeyTokenSession
 from sluice.destinations.sdk import (
     Capabilities,
     Connector,
@@ -106,10 +107,12 @@ class ActitoConnector(Connector):
     )
     config: ActitoConfig
 
-    def __init__(self, config: Any, http: Any) -> None:
+    def __init__(self, config: Any, http: VendorHttp) -> None:
         super().__init__(config, http)
-        self._token_until = 0.0
-        self._token_lock = asyncio.Lock()
+        self.session = KeyTokenSession(
+            http, vendor="Actito", lifetime=TOKEN_SECONDS, fetch=self._fetch_token, describe=actito_message
+        )
+        self._call = self.session.request
 
     @classmethod
     def base_url(cls, config: ActitoConfig) -> str:
@@ -125,29 +128,14 @@ class ActitoConnector(Connector):
 
     # -- auth ------------------------------------------------------------------------------------
 
-    async def _authenticate(self, *, renew: bool = False) -> None:
-        async with self._token_lock:
-            if not renew and self.http.clock() < self._token_until:
-                return
-            started = self.http.clock()
-            token_http = copy.copy(self.http)  # same client, pacing and clock; its own headers
-            token_http.headers = {"Authorization": self.config.api_key.get_secret_value()}
-            response = await token_http.request("GET", "/auth/token")
-            token = response.json().get("accessToken") if response.is_success else None
-            if not isinstance(token, str) or not token:
-                raise ConfigError(f"Actito refused the API key: {actito_message(response)}")
-            self.http.headers["Authorization"] = f"Bearer {token}"
-            self._token_until = started + TOKEN_SECONDS
-
-    async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        await self._authenticate()
-        response = await self.http.request(method, path, **kwargs)
-        if response.status_code == 401:  # expired early or revoked: renew once
-            await self._authenticate(renew=True)
-            response = await self.http.request(method, path, **kwargs)
-        if response.status_code in (401, 403):
-            raise ConfigError(f"Actito refused the call {method} {path}: {actito_message(response)}")
-        return response
+    async def _fetch_token(self, http: VendorHttp) -> str:
+        """``GET /auth/token`` with the API key as ``Authorization`` → ``{"accessToken", …}``."""
+        http.headers["Authorization"] = self.config.api_key.get_secret_value()
+        response = await http.request("GET", "/auth/token")
+        token = response.json().get("accessToken") if response.is_success else None
+        if not isinstance(token, str) or not token:
+            raise ConfigError(f"Actito refused the API key: {actito_message(response)}")
+        return token
 
     # -- connection and targets ------------------------------------------------------------
 

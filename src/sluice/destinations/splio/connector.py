@@ -26,7 +26,8 @@ from urllib.parse import quote
 import httpx
 
 from sluice.destinations.errors import ConfigError, RowRejected
-from sluice.destinations.http import RateHeaders
+from sluice.destinations.http import RateHeaders, VendorHttp
+from sluice.destinations.key_tokens import KeyTokenSession
 from sluice.destinations.sdk import (
     Capabilities,
     Connector,
@@ -123,10 +124,12 @@ class SplioConnector(Connector):
     )
     config: SplioConfig
 
-    def __init__(self, config: Any, http: Any) -> None:
+    def __init__(self, config: Any, http: VendorHttp) -> None:
         super().__init__(config, http)
-        self._token_until = 0.0
-        self._token_lock = asyncio.Lock()
+        self.session = KeyTokenSession(
+            http, vendor="Splio", lifetime=TOKEN_SECONDS, fetch=self._fetch_token, describe=splio_message
+        )
+        self._call = self.session.request
 
     @classmethod
     def base_url(cls, config: SplioConfig) -> str:
@@ -155,29 +158,15 @@ class SplioConnector(Connector):
 
     # -- auth ------------------------------------------------------------------------------------
 
-    async def _authenticate(self, *, renew: bool = False) -> None:
-        async with self._token_lock:
-            if not renew and self.http.clock() < self._token_until:
-                return
-            started = self.http.clock()
-            response = await self.http.request(
-                "POST", "/authenticate", json={"api_key": self.config.api_key.get_secret_value()}
-            )
-            token = response.json().get("token") if response.is_success else None
-            if not isinstance(token, str) or not token:
-                raise ConfigError(f"Splio refused the API key: {splio_message(response)}")
-            self.http.headers["Authorization"] = f"Bearer {token}"
-            self._token_until = started + TOKEN_SECONDS
-
-    async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        await self._authenticate()
-        response = await self.http.request(method, path, **kwargs)
-        if response.status_code == 401:  # the token expired early or was revoked: renew once
-            await self._authenticate(renew=True)
-            response = await self.http.request(method, path, **kwargs)
-        if response.status_code in (401, 403):
-            raise ConfigError(f"Splio refused the call {method} {path}: {splio_message(response)}")
-        return response
+    async def _fetch_token(self, http: VendorHttp) -> str:
+        """``POST /authenticate {"api_key"}`` → ``{"token": <JWT>}``."""
+        response = await http.request(
+            "POST", "/authenticate", json={"api_key": self.config.api_key.get_secret_value()}
+        )
+        token = response.json().get("token") if response.is_success else None
+        if not isinstance(token, str) or not token:
+            raise ConfigError(f"Splio refused the API key: {splio_message(response)}")
+        return token
 
     # -- connection and targets ------------------------------------------------------------
 
