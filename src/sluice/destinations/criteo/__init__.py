@@ -1,0 +1,1 @@
+"""Criteo audience segments: export segments as contact lists of hashed emails or mobile ad ids."""
