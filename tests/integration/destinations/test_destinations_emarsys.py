@@ -242,7 +242,7 @@ def test_the_api_lists_both_types_with_write_only_secrets_and_checks_them(
         assert value not in str(created)
         check = client.post(f"/api/v1/destinations/{created['id']}/check").json()
         assert check["ok"] is True, check
-    # the Marketing Cloud picker goes to the token's rest_instance_url (the mounted emulator)
+    # the Marketing Cloud picker lists the data extensions of the mounted emulator
     page = client.get(
         f"/api/v1/destinations/{created['id']}/targets", params={"kind": "data_extension"}
     ).json()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
-from sluice.destinations.sdk import ActivationDefaults, DestinationConfig, IdentifierKind, Service
+from sluice.destinations.oauth import ClientCredentialsConfig
+from sluice.destinations.sdk import ActivationDefaults, IdentifierKind, Service
 
 
-class SfmcConfig(DestinationConfig):
-    """A server-to-server API integration of an Installed Package (client credentials)."""
+class SfmcConfig(ClientCredentialsConfig):
+    """A server-to-server API integration of an Installed Package (client credentials grant)."""
 
     subdomain: str = Field(
         pattern=r"^[a-z0-9][a-z0-9-]*$",
@@ -35,7 +36,8 @@ class SfmcConfig(DestinationConfig):
     )
     base_url: str | None = Field(
         default=None,
-        description="Override of both https://{subdomain}.auth… and .rest.marketingcloudapis.com (local emulator).",
+        description="Override of https://{subdomain}.rest.marketingcloudapis.com (local emulator; "
+        "oauth_base_url overrides the auth host).",
     )
 
 

@@ -1,8 +1,9 @@
 """Salesforce Marketing Cloud Engagement REST API: synchronize data extension rows.
 
-- Auth: OAuth 2.0 client credentials (:mod:`.auth`), tokens from
-  ``https://{subdomain}.auth.marketingcloudapis.com/v2/token``, calls to the token's
-  ``rest_instance_url`` (``https://{subdomain}.rest.marketingcloudapis.com``).
+- Auth: OAuth 2.0 client credentials through :mod:`sluice.destinations.oauth` (JSON body with
+  ``account_id``, tokens from ``https://{subdomain}.auth.marketingcloudapis.com/v2/token``,
+  cached until a minute before ``expires_in``, refreshed once on a 401); calls go to
+  ``https://{subdomain}.rest.marketingcloudapis.com`` (the token's ``rest_instance_url``).
 - Targets (``data_extension``, id = external key): listed with ``GET /data/v1/customobjects``
   (``$page``, ``$pageSize``, ``$search``); the primary key column comes from
   ``GET /data/v1/customobjects/{id}/fields``. Sluice never creates data extensions.
@@ -19,6 +20,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 from urllib.parse import quote
@@ -28,6 +30,7 @@ import httpx
 from sluice.destinations.errors import ConfigError, RowRejected
 from sluice.destinations.http import VendorHttp
 from sluice.destinations.jobs import JobPolling, poll_job
+from sluice.destinations.oauth import BearerAuth, Grant, OAuthApp
 from sluice.destinations.sdk import (
     Capabilities,
     Connector,
@@ -42,7 +45,6 @@ from sluice.destinations.sdk import (
     TargetPage,
     TargetSpec,
 )
-from sluice.destinations.sfmc.auth import ClientCredentialsAuth
 from sluice.destinations.sfmc.config import SfmcActivationDefaults, SfmcConfig
 
 DATA_EXTENSION = "data_extension"
@@ -94,31 +96,26 @@ class SfmcConnector(Connector):
         read_members_note="data extensions are synchronized tables, not audiences Sluice reads back",
         full_refresh="not available: rows are upserted, never read back",
     )
+    oauth_app = OAuthApp(
+        vendor="Salesforce Marketing Cloud",
+        token_url="https://{subdomain}.auth.marketingcloudapis.com/v2/token",  # noqa: S106 - a URL
+        grant=Grant.CLIENT_CREDENTIALS,
+        body_format="json",
+        default_expires_in=1079,
+    )
     config: SfmcConfig
 
     def __init__(self, config: SfmcConfig, http: VendorHttp) -> None:
         super().__init__(config, http)
-        if isinstance(
-            http.auth, ClientCredentialsAuth
-        ):  # expiry on the HTTP layer's clock (virtual in tests)
-            http.auth.clock = lambda: http.clock()
+        if config.account_id and isinstance(http.auth, BearerAuth):  # the business unit (MID) to act in
+            source = http.auth.source
+            extra = {**source.app.token_params, "account_id": config.account_id}
+            source.app = dataclasses.replace(source.app, token_params=extra)
         self._primary_keys: dict[str, str] = {}
 
     @classmethod
     def base_url(cls, config: SfmcConfig) -> str:
         return (config.base_url or f"https://{config.subdomain}.rest.marketingcloudapis.com").rstrip("/")
-
-    @classmethod
-    def auth(cls, config: SfmcConfig) -> httpx.Auth:
-        auth_base = (config.base_url or f"https://{config.subdomain}.auth.marketingcloudapis.com").rstrip("/")
-        grant = {
-            "grant_type": "client_credentials",
-            "client_id": config.client_id,
-            "client_secret": config.client_secret.get_secret_value(),
-        }
-        if config.account_id:
-            grant["account_id"] = config.account_id
-        return ClientCredentialsAuth(f"{auth_base}/v2/token", grant, cls.base_url(config))
 
     @classmethod
     def rate_limit_for(cls, config: SfmcConfig) -> RateLimit:

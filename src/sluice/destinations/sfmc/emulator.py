@@ -380,6 +380,7 @@ class SfmcEmulator(Emulator):
             "client_secret": self.client_secret if valid else "wrong-secret",
             "account_id": MID,
             "base_url": base_url.rstrip("/"),
+            "oauth_base_url": base_url.rstrip("/"),
         }
 
     def target_spec(self) -> TargetSpec:
