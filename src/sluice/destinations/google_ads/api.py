@@ -95,28 +95,36 @@ def operation_index(error: dict[str, Any]) -> int | None:
 
 def describe(status: dict[str, Any], http_status: int = 0) -> str:
     """The vendor's words: each Google Ads error as ``message (family.ENUM)``, else the status message."""
-    parts = [
-        f"{e.get('message') or 'error'} ({error_code(e)})" if error_code(e) else str(e.get("message"))
-        for e in ads_errors(status)
-    ]
-    if parts:
-        return "; ".join(dict.fromkeys(parts))
+    errors = ads_errors(status)
+    if errors:
+        return row_message(errors)
     message = status.get("message") or (f"HTTP {http_status}" if http_status else "error")
     name = status.get("status")
     return f"{message} ({name})" if name else str(message)
 
 
-def row_failures(status: dict[str, Any]) -> dict[int, str]:
-    """Operation index → the vendor's message, for the errors of a partial failure."""
-    failures: dict[int, list[str]] = {}
+def row_errors(status: dict[str, Any]) -> dict[int, list[dict[str, Any]]]:
+    """Operation index → its Google Ads errors, for the errors of a partial failure."""
+    found: dict[int, list[dict[str, Any]]] = {}
     for error in ads_errors(status):
         index = operation_index(error)
         if index is not None:
-            code = error_code(error)
-            failures.setdefault(index, []).append(
-                f"{error.get('message') or 'rejected'}{f' ({code})' if code else ''}"
-            )
-    return {index: "; ".join(dict.fromkeys(messages)) for index, messages in failures.items()}
+            found.setdefault(index, []).append(error)
+    return found
+
+
+def row_message(errors: list[dict[str, Any]]) -> str:
+    """One row's errors in the vendor's words: ``message (family.ENUM)``, joined."""
+    parts = []
+    for error in errors:
+        code = error_code(error)
+        parts.append(f"{error.get('message') or 'rejected'}{f' ({code})' if code else ''}")
+    return "; ".join(dict.fromkeys(parts))
+
+
+def row_failures(status: dict[str, Any]) -> dict[int, str]:
+    """Operation index → the vendor's message, for the errors of a partial failure."""
+    return {index: row_message(errors) for index, errors in row_errors(status).items()}
 
 
 def _seconds(duration: Any) -> float | None:

@@ -1,0 +1,1 @@
+"""Google Ads conversions: offline click conversions, enhanced conversions and adjustments."""
