@@ -16,7 +16,6 @@ import pytest
 from sluice.destinations.errors import ConfigError
 from sluice.destinations.hashing import SNAPCHAT, PiiField, hash_value, sha256_hex
 from sluice.destinations.sdk import IdentifierKind, OpKind, OutcomeStatus
-from sluice.destinations.snapchat.emulator import ACCESS_TOKEN
 from sluice.destinations.testing import DestinationConformance
 from sluice.destinations.testing.harness import EMULATOR_URL, Harness
 from sluice.destinations.testing.pii import scan
@@ -89,7 +88,8 @@ async def test_the_emulator_refuses_unhashed_pii_oversized_batches_and_bad_token
     connector = harness.connect()
     target = await harness.target(connector)
     await connector.aclose()
-    headers = {"Authorization": f"Bearer {ACCESS_TOKEN}"}
+    token = next(iter(harness.emulator.oauth.access_tokens))  # the one the connector was given
+    headers = {"Authorization": f"Bearer {token}"}
     path = f"/v1/segments/{target.id}/users"
     transport = httpx.ASGITransport(app=harness.emulator.app)
     async with httpx.AsyncClient(transport=transport, base_url=EMULATOR_URL) as client:
@@ -129,3 +129,16 @@ async def test_a_vanished_segment_or_unknown_account_is_a_config_error() -> None
     with pytest.raises(ConfigError, match="00000000"):
         await stranger.check()
     await stranger.http.client.aclose()
+
+
+@pytest.mark.anyio
+async def test_an_expired_access_token_is_refreshed_from_the_refresh_token() -> None:
+    harness = Harness.of("snapchat")
+    connector = harness.connect()
+    target = await harness.target(connector)
+    harness.clock.now += 3600  # Snap access tokens live 30 minutes
+    outcomes = await harness.send(connector, target, OpKind.ADD, harness.contacts(range(2)))
+    assert {o.status for o in outcomes} == {OutcomeStatus.DELIVERED}
+    assert harness.emulator.state()["oauth_token_requests"] == 2
+    assert all("refresh_token" not in str(r.body) for r in harness.emulator.requests if "/v1/" in r.path)
+    await connector.aclose()

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 
-from sluice.destinations.sdk import ActivationDefaults, DestinationConfig, IdentifierKind, Service
+from sluice.destinations.oauth import OAuthConfig
+from sluice.destinations.sdk import ActivationDefaults, IdentifierKind, Service
 
 
-class SnapchatConfig(DestinationConfig):
-    """An OAuth access token and the ad account whose customer-list segments Sluice manages."""
+class SnapchatConfig(OAuthConfig):
+    """The OAuth app ('Connect with Snapchat', scope snapchat-marketing-api) and the ad account whose
+    customer-list segments Sluice manages. Access tokens are refreshed from the refresh token."""
 
-    access_token: SecretStr = Field(
-        description="Snap Marketing API OAuth access token (scope snapchat-marketing-api), "
-        "sent as 'Authorization: Bearer'."
-    )
     ad_account_id: str = Field(
         min_length=1, pattern=r"^[0-9a-fA-F-]{8,}$", description="Snap ad account id (a UUID)."
     )

@@ -12,13 +12,14 @@ from 1,000 matched users, which delivered rows carry as a note. See README.md fo
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlparse
 
 import httpx
 
 from sluice.destinations.errors import ConfigError, RowRejected
 from sluice.destinations.hashing import SNAPCHAT, InvalidIdentifier, PiiField, hash_value
+from sluice.destinations.oauth import OAuthApp
 from sluice.destinations.sdk import (
     Capabilities,
     Connector,
@@ -45,6 +46,14 @@ SCHEMAS: dict[IdentifierKind, tuple[str, PiiField]] = {
     IdentifierKind.PLATFORM_ID: ("MOBILE_AD_ID_SHA256", PiiField.MOBILE_AD_ID),
     IdentifierKind.HASHED: ("EMAIL_SHA256", PiiField.EMAIL),  # an already-hashed email passes through
 }
+
+#: Snap's OAuth server (refresh-token grant, client id and secret in the form body)
+SNAP_OAUTH = OAuthApp(
+    vendor="Snapchat",
+    token_url="https://accounts.snapchat.com/login/oauth2/access_token",  # noqa: S106 - a URL
+    authorize_url="https://accounts.snapchat.com/login/oauth2/authorize",
+    scopes=("snapchat-marketing-api",),
+)
 
 
 def snap_error(response: httpx.Response) -> str:
@@ -79,6 +88,7 @@ class SnapchatConnector(Connector):
     docs_url = "https://developers.snap.com/api/marketing-api/Ads-API/customer-lists"
     config_model = SnapchatConfig
     activation_defaults = SnapchatActivationDefaults
+    oauth_app: ClassVar[OAuthApp | None] = SNAP_OAUTH
     capabilities = Capabilities(
         services=frozenset({Service.MEMBERSHIP}),
         target_kinds=frozenset({SEGMENT}),
@@ -103,10 +113,6 @@ class SnapchatConnector(Connector):
     @classmethod
     def base_url(cls, config: SnapchatConfig) -> str:
         return config.base_url or "https://adsapi.snapchat.com/v1"
-
-    @classmethod
-    def auth_headers(cls, config: SnapchatConfig) -> dict[str, str]:
-        return {"Authorization": f"Bearer {config.access_token.get_secret_value()}"}
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         response = await self.http.request(method, path, **kwargs)

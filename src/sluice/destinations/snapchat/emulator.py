@@ -1,6 +1,7 @@
 """A local fake of the Snap Marketing API (the customer-list parts Sluice uses).
 
-Faithful to: ``Authorization: Bearer`` (401 otherwise), the ``request_status``/``sub_request_status``
+Faithful to: OAuth 2.0 (refresh-token grant at ``/login/oauth2/access_token``, access tokens
+living 30 minutes) and ``Authorization: Bearer`` (401 otherwise), the ``request_status``/``sub_request_status``
 envelopes, ``FIRST_PARTY`` segments created under an ad account with ``name``, ``source_type`` and
 ``retention_in_days`` required, ``limit``/``cursor`` paging with ``paging.next_link``, and
 ``POST``/``DELETE /v1/segments/{id}/users`` with ``users[0].schema`` one of ``EMAIL_SHA256``,
@@ -27,9 +28,11 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from sluice.destinations.emulation import Emulator
+from sluice.destinations.oauth_emulation import OAuthServer
 from sluice.destinations.sdk import Target, TargetSpec
 
-ACCESS_TOKEN = "snap-emulator-access-token"  # noqa: S105 - the local fake's token
+CLIENT_ID = "snap-emulator-client"
+CLIENT_SECRET = "snap-emulator-client-secret"  # noqa: S105 - the local fake's OAuth client
 ACCOUNT_ID = "8adc3db7-8148-4fbf-999c-8d2266369d74"
 BATCH_LIMIT = 100_000
 MAX_LIMIT = 1000
@@ -87,7 +90,9 @@ class SnapchatEmulator(Emulator):
     unknown_contact_message = UNKNOWN_CONTACT
 
     def __init__(self, **kwargs: Any) -> None:
-        self.access_token = ACCESS_TOKEN
+        self.oauth = OAuthServer(clock=lambda: self.clock(), access_ttl=1800.0)
+        self.client_id, self.client_secret = self.oauth.register_client(CLIENT_ID, CLIENT_SECRET)
+        self.refresh_token = self.oauth.issue_refresh_token(self.client_id, "snapchat-marketing-api")
         self.segments: dict[str, Segment] = {}
         self.known: dict[str, str] = {}
         self.unhashed_refusals = 0
@@ -103,8 +108,7 @@ class SnapchatEmulator(Emulator):
         return snap_error(500, "Internal server error", "E5000")
 
     def _authorise(self, request: Request) -> None:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or token != self.access_token:
+        if self.oauth.bearer_refusal(request) is not None:
             raise SnapError(401, "Unauthorized: invalid or expired access token", "E1002")
 
     def _segment(self, segment_id: str) -> Segment:
@@ -133,6 +137,12 @@ class SnapchatEmulator(Emulator):
         @app.exception_handler(SnapError)
         async def _snap_error(_: Request, exc: SnapError) -> JSONResponse:
             return snap_error(exc.status, exc.message, exc.code)
+
+        self.oauth.add_routes(
+            app,
+            token_path="/login/oauth2/access_token",  # noqa: S106 - a path
+            authorize_path="/login/oauth2/authorize",
+        )
 
         @app.get("/v1/adaccounts/{account}")
         def get_account(account: str, request: Request) -> dict[str, Any]:
@@ -225,6 +235,7 @@ class SnapchatEmulator(Emulator):
                 {"id": s.id, "name": s.name, "members": len(s.members)} for s in self.segments.values()
             ],
             "unhashed_refusals": self.unhashed_refusals,
+            **self.oauth.state(),
         }
 
     # -- conformance hooks ---------------------------------------------------------------------
@@ -235,7 +246,10 @@ class SnapchatEmulator(Emulator):
 
     def connector_config(self, base_url: str, *, valid: bool = True) -> dict[str, Any]:
         return {
-            "access_token": self.access_token if valid else "snap-wrong-token",
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "refresh_token": self.refresh_token if valid else "snap-revoked-refresh-token",
+            "oauth_base_url": base_url.rstrip("/"),
             "ad_account_id": ACCOUNT_ID,
             "base_url": f"{base_url.rstrip('/')}/v1",
         }
