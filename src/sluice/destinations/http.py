@@ -141,12 +141,14 @@ class VendorHttp:
         expect_json: bool = True,
         headers: Mapping[str, str] | None = None,
         form: Mapping[str, str] | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
     ) -> httpx.Response:
         """Send a request, retrying throttling and transient failures; return the final answer
         (2xx with a parseable body, or a 4xx other than 429 for the connector to interpret).
         ``expect_json=False`` for endpoints that answer plain text (a 2xx body is then not parsed);
         ``headers`` are added to the connector's own for this request only; ``form`` is sent as an
-        ``application/x-www-form-urlencoded`` body (vendors whose API takes form fields)."""
+        ``application/x-www-form-urlencoded`` body (vendors whose API takes form fields), or with
+        ``files`` (``{field: (file name, content, content type)}``) as ``multipart/form-data``."""
         retrying = AsyncRetrying(
             retry=retry_if_exception_type((RateLimited, Transient)),
             stop=stop_after_attempt(self.max_attempts),
@@ -166,6 +168,7 @@ class VendorHttp:
                     parse=expect_json,
                     extra_headers=headers,
                     form=form,
+                    files=files,
                 )
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -196,6 +199,7 @@ class VendorHttp:
         parse: bool,
         extra_headers: Mapping[str, str] | None = None,
         form: Mapping[str, str] | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
     ) -> httpx.Response:
         wait = self._paused_until - self.clock()
         if wait > 0:
@@ -211,6 +215,7 @@ class VendorHttp:
                         path if external else self.base_url + path,
                         json=json,
                         data=form,
+                        files=files,
                         params=params,
                         headers=None if external else {**self.headers, **(extra_headers or {})},
                         auth=None if external else self.auth or httpx.USE_CLIENT_DEFAULT,
