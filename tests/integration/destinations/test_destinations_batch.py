@@ -79,7 +79,7 @@ async def test_partial_errors_reject_only_the_indexed_operations_with_batchs_rea
         ),
         Op(OpKind.UPSERT, "k1", "ext-1", {"$email_marketing": "maybe"}),
         Op(OpKind.UPSERT, "k2", "ext-2", {"bio": "x" * 301}),
-        Op(OpKind.UPSERT, "k3", "ext-3", {"first_name": "Cy"}),
+        Op(OpKind.UPSERT, "k3", "ext-3", {"first_name": "Cy", "$sms_marketing": False}),
     ]
     outcomes = {o.key: o for o in await send(connector, target, ops)}
     assert outcomes["k0"].status is outcomes["k3"].status is OutcomeStatus.DELIVERED
@@ -91,6 +91,7 @@ async def test_partial_errors_reject_only_the_indexed_operations_with_batchs_rea
         "$email_marketing": "subscribed",
         "$email_address": "a@example.com",
     }
+    assert emulator.profiles["ext-3"].attributes == {"first_name": "Cy", "$sms_marketing": "unsubscribed"}
     assert "ext-1" not in emulator.profiles
     assert "ext-2" not in emulator.profiles
     assert len([r for r in emulator.requests if r.path.endswith("/profiles/update")]) == 1, (

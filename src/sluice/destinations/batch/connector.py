@@ -62,6 +62,7 @@ NATIVE_ATTRIBUTES = frozenset(
 )
 EVENT_RESERVED = frozenset({"$label", "$tags"})
 NAME = re.compile(r"[a-z0-9_]{1,30}")
+SUBSCRIPTIONS = frozenset({"$email_marketing", "$sms_marketing"})
 EVENT_TIME_FIELD = "time"
 ALLOWED = {
     PROFILES: (OpKind.UPSERT, OpKind.CLEAR),
@@ -100,6 +101,13 @@ def _value(value: Any) -> Any:
     return value
 
 
+def _subscription(name: str, value: Any) -> Any:
+    """A boolean consent column mapped to ``$email_marketing`` / ``$sms_marketing`` as Batch's states."""
+    if name in SUBSCRIPTIONS and isinstance(value, bool):
+        return "subscribed" if value else "unsubscribed"
+    return value
+
+
 def attribute_key(name: str, value: Any, prefix: str = "") -> str:
     """The key Batch expects: dates are typed with ``date(...)``, native attributes keep ``$``."""
     if name.startswith("$"):
@@ -126,7 +134,13 @@ class BatchConnector(Connector):
     activation_defaults = BatchActivationDefaults
     standard_fields = (
         StandardField("$email_address", "email", "Email address of the profile"),
+        StandardField(
+            "$email_marketing", "email_consent", "Email marketing subscription (subscribed | unsubscribed)"
+        ),
         StandardField("$phone_number", "phone", "Phone number (E.164)"),
+        StandardField(
+            "$sms_marketing", "sms_consent", "SMS marketing subscription (subscribed | unsubscribed)"
+        ),
         StandardField("$language", "language", "Language (ISO 639-1)"),
         StandardField("$region", "country", "Region (ISO 3166-1 alpha-2)"),
         StandardField("first_name", "first_name", "First name (custom attribute)"),
@@ -269,7 +283,8 @@ class BatchConnector(Connector):
             operation["events"] = [{"name": target.id, "time": _value(moment), "attributes": attributes}]
             return operation
         operation["attributes"] = {
-            attribute_key(k, v): None if op.kind is OpKind.CLEAR else _value(v) for k, v in op.fields.items()
+            attribute_key(k, v): None if op.kind is OpKind.CLEAR else _subscription(k, _value(v))
+            for k, v in op.fields.items()
         }
         return operation
 

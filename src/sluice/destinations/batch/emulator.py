@@ -151,7 +151,7 @@ class BatchEmulator(Emulator):
         if not isinstance(operation, dict) or not isinstance(operation.get("identifiers"), dict):
             raise Refused("identifiers is required", "identifiers")
         custom_id = operation["identifiers"].get("custom_id")
-        if not isinstance(custom_id, str) or not custom_id.strip() or len(custom_id) > 512:
+        if not isinstance(custom_id, str) or not custom_id.strip():
             raise Refused("identifiers.custom_id must be a non-empty string", "identifiers.custom_id")
         attributes = self._attributes(
             operation.get("attributes") or {}, prefix="", string_max=PROFILE_STRING_MAX, natives=NATIVE
