@@ -1,0 +1,1 @@
+"""June (email marketing): export segments to contact lists."""
