@@ -135,6 +135,12 @@ country code, no ``+``, symbols or leading zeros; mobile ad ids lowercased
 (https://developers.snap.com/api/marketing-api/Ads-API/customer-lists)."""
 
 
+def unmatchable_digest() -> str:
+    """The SHA-256 of an address that cannot exist (``no-one@sluice.invalid``, RFC 2606 ``.invalid``):
+    the one record of a list a vendor refuses to create empty (Pinterest, TikTok); it matches no one."""
+    return sha256_hex("no-one@sluice.invalid")
+
+
 def is_sha256(value: str) -> bool:
     """Whether ``value`` already is a SHA-256 hex digest (64 hex characters, any case)."""
     return SHA256_HEX.fullmatch(value.strip()) is not None

@@ -15,7 +15,7 @@ from sluice.destinations.emulation import Emulator
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 PHONE = re.compile(r"\+?\(?\d[\d\s().-]{5,}\d")
-DIGEST = re.compile(r"[0-9a-f]{64}")
+DIGEST = re.compile(r"[0-9a-f]{64}|[0-9a-f]{32}")  # SHA-256, and MD5 (file signatures)
 #: ids that are UUIDs (Snap ad accounts, event ids) are not phone numbers
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 #: Google Ads resource names (``customers/1234567890/userLists/42``): 10-digit account ids, not phones
@@ -42,8 +42,8 @@ def raw_pii(value: Any) -> list[str]:
         ]
     if isinstance(value, list):
         return [hit for item in value for hit in raw_pii(item)]
-    if isinstance(value, bool) or value is None:
-        return []
+    if isinstance(value, bool | int | float) or value is None:
+        return []  # JSON numbers are times, counts and ids (event_time, session_id), not contact data
     text = str(value)
     if any(p.fullmatch(text) for p in (DIGEST, UUID, RESOURCE_NAME, DATE_TIME)):
         return []
@@ -52,10 +52,30 @@ def raw_pii(value: Any) -> list[str]:
     return [m.group(0) for m in EMAIL.finditer(text)] + [m.group(0) for m in PHONE.finditer(text)]
 
 
+def multipart_fields(body: str, content_type: str) -> dict[str, Any] | None:
+    """The fields of a ``multipart/form-data`` body (a file's content as its lines), or None."""
+    boundary = re.search(r"boundary=\"?([^\";]+)", content_type) if "multipart/" in content_type else None
+    if boundary is None:
+        return None
+    fields: dict[str, Any] = {}
+    for part in body.split(f"--{boundary.group(1)}"):
+        head, _, content = part.partition("\r\n\r\n")
+        name = re.search(r'name="([^"]*)"', head)
+        if name is None:
+            continue
+        content = content.removesuffix("\r\n")
+        fields[name.group(1)] = content.splitlines() if "filename=" in head else content
+    return fields
+
+
 def scan(emulator: Emulator) -> list[str]:
-    """Raw PII found in every body and query string the emulator recorded."""
+    """Raw PII found in every body (multipart fields and uploaded files line by line) and query
+    string the emulator recorded."""
     hits: list[str] = []
     for request in emulator.requests:
-        hits.extend(raw_pii(request.body))
+        body = request.body
+        if isinstance(body, str):
+            body = multipart_fields(body, request.headers.get("content-type", "")) or body
+        hits.extend(raw_pii(body))
         hits.extend(raw_pii({k: v for k, v in request.query.items() if k not in OPAQUE_PARAMS}))
     return hits
