@@ -9,7 +9,13 @@ import pytest
 
 from sluice.destinations.errors import ConfigError
 from sluice.destinations.hashing import sha256_hex
-from sluice.destinations.linkedin.emulator import ACCESS_TOKEN, ACCOUNT_ID, LinkedInEmulator
+from sluice.destinations.linkedin.emulator import (
+    ACCOUNT_ID,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    TOKEN_PATH,
+    LinkedInEmulator,
+)
 from sluice.destinations.sdk import IdentifierKind, OpKind, OutcomeStatus, TargetSpec
 from sluice.destinations.testing import DestinationConformance
 from sluice.destinations.testing.harness import EMULATOR_URL, Harness
@@ -123,14 +129,22 @@ async def test_the_emulator_refuses_unhashed_emails_oversized_batches_and_early_
     harness = Harness.of("linkedin")
     harness.emulator.seed_targets(["Ready"], TargetSpec("user_segment"))
     segment_id = next(iter(_emulator(harness).segments))
-    headers = {
-        "Authorization": f"Bearer {ACCESS_TOKEN}",
-        "LinkedIn-Version": "202611",
-        "X-Restli-Protocol-Version": "2.0.0",
-        "X-RestLi-Method": "BATCH_CREATE",
-    }
+    emulator = _emulator(harness)
     transport = httpx.ASGITransport(app=harness.emulator.app)
     async with httpx.AsyncClient(transport=transport, base_url=EMULATOR_URL) as client:
+        grant = {
+            "grant_type": "refresh_token",
+            "refresh_token": emulator.oauth.issue_refresh_token(CLIENT_ID),
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+        }
+        token = (await client.post(TOKEN_PATH, data=grant)).json()["access_token"]
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "LinkedIn-Version": "202611",
+            "X-Restli-Protocol-Version": "2.0.0",
+            "X-RestLi-Method": "BATCH_CREATE",
+        }
         raw = {"elements": [{"action": "ADD", "userIds": [{"idType": "SHA256_EMAIL", "idValue": "a@b.co"}]}]}
         refused = await client.post(f"/rest/dmpSegments/{segment_id}/users", json=raw, headers=headers)
         assert refused.status_code == 400

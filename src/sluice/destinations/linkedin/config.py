@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 
-from sluice.destinations.sdk import ActivationDefaults, DestinationConfig, IdentifierKind, Service
+from sluice.destinations.oauth import OAuthConfig
+from sluice.destinations.sdk import ActivationDefaults, IdentifierKind, Service
 
 
-class LinkedInConfig(DestinationConfig):
-    """An OAuth access token with ``rw_dmp_segments`` and the ad account whose DMP segments Sluice manages."""
+class LinkedInConfig(OAuthConfig):
+    """A LinkedIn app authorized by a member with ``rw_dmp_segments`` (OAuth, refresh token) and the
+    ad account whose DMP segments Sluice manages."""
 
-    access_token: SecretStr = Field(
-        description="OAuth 2.0 member access token with the rw_dmp_segments permission "
-        "(sent as 'Authorization: Bearer')."
-    )
     ad_account_id: str = Field(
         min_length=1,
         pattern=r"^(urn:li:sponsoredAccount:)?[0-9]+$",

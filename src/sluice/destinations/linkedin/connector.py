@@ -22,6 +22,7 @@ import httpx
 from sluice.destinations.errors import ConfigError, RowRejected
 from sluice.destinations.hashing import LINKEDIN, InvalidIdentifier, PiiField, hash_value
 from sluice.destinations.linkedin.config import LinkedInActivationDefaults, LinkedInConfig
+from sluice.destinations.oauth import ClientAuth, OAuthApp
 from sluice.destinations.sdk import (
     Capabilities,
     Connector,
@@ -99,6 +100,13 @@ class LinkedInConnector(Connector):
     docs_url = "https://learn.microsoft.com/en-us/linkedin/marketing/matched-audiences/create-and-manage-segment-users"
     config_model = LinkedInConfig
     activation_defaults = LinkedInActivationDefaults
+    oauth_app = OAuthApp(
+        vendor="LinkedIn",
+        authorize_url="https://www.linkedin.com/oauth/v2/authorization",
+        token_url="https://www.linkedin.com/oauth/v2/accessToken",  # noqa: S106 - a URL
+        scopes=("r_ads", "rw_dmp_segments"),
+        client_auth=ClientAuth.BODY,
+    )
     capabilities = Capabilities(
         services=frozenset({Service.MEMBERSHIP}),
         target_kinds=frozenset(SEGMENT_TYPES),
@@ -125,7 +133,6 @@ class LinkedInConnector(Connector):
     @classmethod
     def auth_headers(cls, config: LinkedInConfig) -> dict[str, str]:
         return {
-            "Authorization": f"Bearer {config.access_token.get_secret_value()}",
             "LinkedIn-Version": config.api_version,
             "X-Restli-Protocol-Version": "2.0.0",
         }

@@ -1,6 +1,8 @@
 """A local fake of the LinkedIn Marketing API (the Matched Audiences parts Sluice uses), under ``/rest``.
 
-Faithful to: ``Authorization: Bearer`` (401 ``INVALID_ACCESS_TOKEN`` otherwise), the required
+Faithful to: OAuth access tokens from ``POST /oauth/v2/accessToken`` (refresh-token grant, client
+credentials in the form body, :class:`OAuthServer`), ``Authorization: Bearer`` (401
+``INVALID_ACCESS_TOKEN`` for a missing, unknown or expired token), the required
 ``LinkedIn-Version`` (YYYYMM) and ``X-Restli-Protocol-Version: 2.0.0`` headers, Rest.li error bodies
 ``{"status", "serviceErrorCode", "code", "message"}``, the DMP segment finder
 ``GET /dmpSegments?q=account&account=<urn>`` with ``start``/``count`` paging (``paging.total``),
@@ -29,9 +31,13 @@ from fastapi.responses import JSONResponse, Response
 
 from sluice.destinations.emulation import Emulator
 from sluice.destinations.hashing import sha256_hex
+from sluice.destinations.oauth import ClientAuth
+from sluice.destinations.oauth_emulation import OAuthServer
 from sluice.destinations.sdk import Target, TargetSpec
 
-ACCESS_TOKEN = "AQVemulator-linkedin-0000"  # noqa: S105 - the local fake's token
+TOKEN_PATH = "/oauth/v2/accessToken"  # noqa: S105 - a path, not a secret
+CLIENT_ID = "sluice-linkedin-app"
+CLIENT_SECRET = "emulator-linkedin-secret"  # noqa: S105 - the local fake's secret
 ACCOUNT_ID = "512388"  # short: 7+ digit runs in a query look like phones to the PII scan
 SOURCE_PLATFORM = "SLUICE"
 BATCH_LIMIT = 5_000
@@ -96,13 +102,15 @@ class LinkedInEmulator(Emulator):
     unknown_contact_message = "LinkedIn does not report unmatched members"
 
     def __init__(self, **kwargs: Any) -> None:
-        self.access_token = ACCESS_TOKEN
         self.account_urn = f"urn:li:sponsoredAccount:{ACCOUNT_ID}"
         self.segments: dict[int, Segment] = {}
         self.known: dict[str, str] = {}  # hash → identifier the suite seeded
         self.unhashed_refusals = 0
         self._ids = itertools.count(21000001)
         super().__init__(**kwargs)
+        self.oauth = OAuthServer(clock=self.clock, access_ttl=5_184_000.0, client_auth=ClientAuth.BODY)
+        self.oauth.register_client(CLIENT_ID, CLIENT_SECRET)
+        self.oauth.add_routes(self.app, token_path=TOKEN_PATH)
 
     # -- vendor errors -----------------------------------------------------------------------
 
@@ -118,8 +126,7 @@ class LinkedInEmulator(Emulator):
         return restli_error(500, "INTERNAL_SERVER_ERROR", "Internal Server Error", 0)
 
     def _authorise(self, request: Request) -> None:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or token != self.access_token:
+        if self.oauth.bearer_refusal(request) is not None:
             raise RestliError(401, "INVALID_ACCESS_TOKEN", "Invalid access token", 65600)
         version = request.headers.get("linkedin-version", "")
         if not version:
@@ -264,6 +271,7 @@ class LinkedInEmulator(Emulator):
                 for s in self.segments.values()
             ],
             "unhashed_refusals": self.unhashed_refusals,
+            **self.oauth.state(),
         }
 
     # -- conformance hooks ---------------------------------------------------------------------
@@ -274,7 +282,10 @@ class LinkedInEmulator(Emulator):
 
     def connector_config(self, base_url: str, *, valid: bool = True) -> dict[str, Any]:
         return {
-            "access_token": self.access_token if valid else "AQVwrong-token",
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET if valid else "wrong-linkedin-secret",
+            "refresh_token": self.oauth.issue_refresh_token(CLIENT_ID),
+            "oauth_base_url": base_url.rstrip("/"),
             "ad_account_id": ACCOUNT_ID,
             "source_platform": SOURCE_PLATFORM,
             "base_url": f"{base_url.rstrip('/')}/rest",
