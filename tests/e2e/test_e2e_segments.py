@@ -58,6 +58,7 @@ def test_e2e_build_a_segment_with_a_nested_group_and_an_event(page: Page, api, s
     page.get_by_role("button", name="Create segment").click()
     expect(page).to_have_url(re.compile(r"/segments/[0-9A-Za-z]{26}$"))
     expect(page.get_by_text("Segment “Swedish buyers” saved.")).to_be_visible()
+    expect(page.get_by_test_id("materialized")).to_contain_text("Not materialized")
 
     page.get_by_role("tab", name="SQL").click()
     expect(page.get_by_test_id("segment-sql")).to_contain_text("SELECT")

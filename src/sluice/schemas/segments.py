@@ -411,6 +411,9 @@ class SegmentOut(BaseModel):
     refresh_schedule: dict[str, Any] | None = None
     members_refreshed_at: datetime | None = None
     next_refresh_at: datetime | None = None
+    materialized_table: str | None = None
+    materialized_at: datetime | None = None
+    materialized_rows: int | None = None
     created_at: datetime
     updated_at: datetime
 
@@ -459,10 +462,14 @@ class EstimateOut(BaseModel):
 
 
 class MaterializeOut(BaseModel):
+    """Where the segment's keys were written; other segments' membership conditions read them
+    while the segment is unchanged and the keys are at most a day old."""
+
     schema_name: str = Field(alias="schema", serialization_alias="schema")
     table: str
     key_column: str
     rows: int
+    materialized_at: datetime
 
     model_config = ConfigDict(populate_by_name=True)
 

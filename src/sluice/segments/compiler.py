@@ -34,6 +34,7 @@ from sluice.segments import relations
 from sluice.segments.predicates import Pred, all_of, any_of, apply, known, negate
 from sluice.segments.properties import property_predicate
 from sluice.segments.remote import MEMBER_COLUMN, NO_REMOTE_MEMBERSHIP, RemoteMembership
+from sluice.segments.signature import segment_signature
 from sluice.segments.spec import NO_SEGMENTS, SegmentResolver, SegmentSpec, SegmentType
 
 
@@ -131,7 +132,25 @@ class SegmentCompiler:
                 f"segment {other.name!r} is built on model {other.model!r}, not {model!r}; "
                 "membership conditions need segments of the same model"
             )
-        return self._segment(other, table, stack)
+        keys = self._materialized_keys(other)
+        if keys is None:
+            return self._segment(other, table, stack)
+        column = table[self.catalog.model(model).primary_key]
+        return known(column, column.isin(keys))
+
+    def _materialized_keys(self, segment: SegmentSpec) -> Any | None:
+        """The key column of ``segment``'s materialised table when it may stand in for its conditions.
+
+        Only over a live warehouse (saving a segment compiles against metadata only), and only while
+        the keys were written for the segment's current definition within the freshness window.
+        """
+        done = segment.materialized
+        warehouse = getattr(self.catalog, "warehouse", None)
+        if done is None or warehouse is None:
+            return None
+        if not done.usable(segment_signature(self.catalog, self.segments, segment), self.now):
+            return None
+        return warehouse.table(done.schema, done.table)[self.catalog.model(segment.model).primary_key]
 
     def _remote(self, segment: SegmentSpec, table: Any) -> Pred:
         if segment.remote is None:

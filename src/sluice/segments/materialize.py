@@ -5,6 +5,11 @@
 warehouse by one ``CREATE TABLE … AS SELECT``; nothing passes through Sluice. Syncs and overlap
 analyses of very large audiences can join that table instead of re-evaluating the tree. The table is
 replaced (drop, then create): readers may briefly find it missing, never half written.
+
+The result carries the segment's signature (:mod:`sluice.segments.signature`); stored with the
+segment, it lets membership conditions of other segments read the keys instead of re-evaluating the
+conditions while the definition is unchanged and the keys are fresh
+(:class:`sluice.segments.spec.Materialization`).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import re
 from dataclasses import dataclass
 
 from sluice.segments.compiler import SegmentCompiler
+from sluice.segments.signature import segment_signature
 from sluice.segments.spec import SegmentSpec
 from sluice.warehouse.bookkeeping import ensure_bookkeeping_schema, quoted
 from sluice.warehouse.connection import Warehouse
@@ -28,6 +34,7 @@ class MaterializedSegment:
     table: str
     key_column: str
     rows: int
+    signature: str
 
 
 def materialized_table_name(segment_id: str) -> str:
@@ -49,4 +56,5 @@ def materialize(
     warehouse.execute_statement(f"CREATE TABLE {target} AS {warehouse.compile(keys)}")
     written = warehouse.table(schema, name)
     count = int(warehouse.to_pyarrow(written.aggregate(n=written.count())).column(0)[0].as_py())
-    return MaterializedSegment(schema=schema, table=name, key_column=key, rows=count)
+    signature = segment_signature(compiler.catalog, compiler.segments, segment)
+    return MaterializedSegment(schema=schema, table=name, key_column=key, rows=count, signature=signature)

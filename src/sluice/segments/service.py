@@ -25,7 +25,7 @@ from sluice.schemas.segments import SegmentDefinition
 from sluice.segments.compiler import SegmentCompiler
 from sluice.segments.remote import RemoteMembership
 from sluice.segments.remote_members import StoredRemoteMembership
-from sluice.segments.spec import RemoteSource, SegmentSpec, SegmentType
+from sluice.segments.spec import Materialization, RemoteSource, SegmentSpec, SegmentType
 from sluice.store.scoped import get_scoped
 from sluice.store.tables.models import Model
 from sluice.store.tables.segments import Segment
@@ -54,6 +54,20 @@ def spec_of(row: Segment, model_name: str) -> SegmentSpec:
         type=SegmentType(row.type),
         definition=definition,
         remote=remote,
+        materialized=_materialization(row),
+    )
+
+
+def _materialization(row: Segment) -> Materialization | None:
+    if not row.materialized_table or row.materialized_at is None:
+        return None
+    schema, _, table = row.materialized_table.partition(".")
+    return Materialization(
+        schema=schema,
+        table=table,
+        signature=row.materialized_signature,
+        materialized_at=row.materialized_at,
+        rows=row.materialized_rows or 0,
     )
 
 

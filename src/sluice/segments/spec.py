@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
@@ -38,6 +39,30 @@ class RemoteSource:
         return self.remote_identifier == "email"
 
 
+#: How long a materialised segment stands in for its conditions in other segments' membership conditions.
+MATERIALIZED_MAX_AGE = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Materialization:
+    """Where a segment's keys were last written in the bookkeeping schema, and for which definition.
+
+    The table has one column, the model's primary key. ``signature`` covers the segment's model,
+    primary key and conditions (and those of every segment
+    it includes), so an edited segment never reads keys computed for its old definition.
+    """
+
+    schema: str
+    table: str
+    signature: str
+    materialized_at: datetime
+    rows: int
+
+    def usable(self, signature: str, now: datetime) -> bool:
+        """True when the keys were computed for ``signature`` within :data:`MATERIALIZED_MAX_AGE` of ``now``."""
+        return self.signature == signature and abs(now - self.materialized_at) <= MATERIALIZED_MAX_AGE
+
+
 @dataclass(frozen=True)
 class SegmentSpec:
     """A segment as the engine sees it: parent model and either a condition tree or a remote source."""
@@ -48,6 +73,7 @@ class SegmentSpec:
     type: SegmentType = SegmentType.CONDITIONS
     definition: SegmentDefinition | None = None
     remote: RemoteSource | None = None
+    materialized: Materialization | None = None
 
     @classmethod
     def of(cls, model: str, definition: SegmentDefinition, *, name: str = "draft") -> SegmentSpec:

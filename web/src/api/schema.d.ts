@@ -484,6 +484,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/destinations/oauth/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Destination Oauth Callback
+         * @description Finish connecting: check the flow, exchange the code, store the refresh token, go back.
+         */
+        get: operations["destination_oauth_callback_api_v1_destinations_oauth_callback_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/destinations/oauth/{type_name}/authorize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Authorize Destination
+         * @description Start connecting a saved destination to the vendor account the user approves.
+         */
+        get: operations["authorize_destination_api_v1_destinations_oauth__type_name__authorize_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/destinations/{destination_id}": {
         parameters: {
             query?: never;
@@ -2264,6 +2304,24 @@ export interface components {
             /** Type */
             type: string;
         };
+        /**
+         * DestinationOAuthOut
+         * @description OAuth 2.0 of a destination type: with ``connect``, users authorize with "Connect with
+         *     <vendor>", which fills the secret ``connect_field`` (the refresh token) instead of a form field.
+         */
+        DestinationOAuthOut: {
+            /** Connect */
+            connect: boolean;
+            /** Connect Field */
+            connect_field: string;
+            /**
+             * Grant
+             * @description refresh_token or client_credentials
+             */
+            grant: string;
+            /** Vendor */
+            vendor: string;
+        };
         /** DestinationOut */
         DestinationOut: {
             /** Activation Defaults */
@@ -2334,6 +2392,8 @@ export interface components {
             };
             /** Name */
             name: string;
+            /** @description Set when the platform authorizes with OAuth 2.0. */
+            oauth?: components["schemas"]["DestinationOAuthOut"] | null;
             /** Secret Fields */
             secret_fields: string[];
             /**
@@ -3047,10 +3107,19 @@ export interface components {
             /** Name */
             name: string;
         };
-        /** MaterializeOut */
+        /**
+         * MaterializeOut
+         * @description Where the segment's keys were written; other segments' membership conditions read them
+         *     while the segment is unchanged and the keys are at most a day old.
+         */
         MaterializeOut: {
             /** Key Column */
             key_column: string;
+            /**
+             * Materialized At
+             * Format: date-time
+             */
+            materialized_at: string;
             /** Rows */
             rows: number;
             /** Schema */
@@ -3194,6 +3263,17 @@ export interface components {
             /** Timestamp Field */
             timestamp_field?: string | null;
             type?: components["schemas"]["ModelType"] | null;
+        };
+        /**
+         * OAuthAuthorizeOut
+         * @description Where to send the browser to approve Sluice at the vendor.
+         */
+        OAuthAuthorizeOut: {
+            /**
+             * Authorize Url
+             * @description The vendor's authorization page (state and PKCE included).
+             */
+            authorize_url: string;
         };
         /** OutcomeOut */
         OutcomeOut: {
@@ -4158,6 +4238,12 @@ export interface components {
             description: string;
             /** Id */
             id: string;
+            /** Materialized At */
+            materialized_at?: string | null;
+            /** Materialized Rows */
+            materialized_rows?: number | null;
+            /** Materialized Table */
+            materialized_table?: string | null;
             /** Members Refreshed At */
             members_refreshed_at?: string | null;
             /** Model Id */
@@ -5767,6 +5853,74 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DestinationOut"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    destination_oauth_callback_api_v1_destinations_oauth_callback_get: {
+        parameters: {
+            query?: {
+                code?: string;
+                state?: string;
+                error?: string;
+                error_description?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    authorize_destination_api_v1_destinations_oauth__type_name__authorize_get: {
+        parameters: {
+            query: {
+                /** @description The destination to connect */
+                destination_id: string;
+                /** @description Web app path to come back to */
+                return_to?: string;
+            };
+            header?: never;
+            path: {
+                type_name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OAuthAuthorizeOut"];
                 };
             };
             /** @description Validation Error */

@@ -307,7 +307,12 @@ def materialize_segment(
     with service.open_compiler(session, principal.workspace_id, model, secrets=secrets, now=now) as compiler:
         warehouse = getattr(compiler.catalog, "warehouse")  # noqa: B009 - stored catalogs only
         result = materialize(compiler, _spec(row, model), warehouse, schema=schema)
-    return MaterializeOut.model_validate(asdict(result))
+        materialized_at = compiler.now
+    row.materialized_table = f"{result.schema}.{result.table}"
+    row.materialized_signature = result.signature
+    row.materialized_at = materialized_at
+    row.materialized_rows = result.rows
+    return MaterializeOut.model_validate({**asdict(result), "materialized_at": materialized_at})
 
 
 def _preview_out(result: Preview, now: datetime) -> SegmentPreviewOut:

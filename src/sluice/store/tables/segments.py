@@ -36,6 +36,12 @@ class Segment(WorkspaceScoped, Base):
     next_refresh_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
     members_uri: Mapped[str | None] = mapped_column(Text, default=None)
     members_refreshed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Condition segments: the keys last written to ``<schema>.<table>`` of the bookkeeping schema,
+    # for the definition whose signature is ``materialized_signature`` (membership conditions read them).
+    materialized_table: Mapped[str | None] = mapped_column(Text, default=None)
+    materialized_signature: Mapped[str] = mapped_column(String(64), default="")
+    materialized_at: Mapped[datetime | None] = mapped_column(default=None)
+    materialized_rows: Mapped[int | None] = mapped_column(Integer, default=None)
 
 
 _ACTIVE_REFRESH_WHERE = text("state IN ('queued', 'running')")

@@ -16,6 +16,7 @@ import { formatCount } from "../../format";
 import { useModels } from "../models/modelsApi";
 import { BreakdownPanel } from "./BreakdownPanel";
 import { BuilderContext, GroupEditor } from "./ConditionEditor";
+import { MaterializePanel } from "./MaterializePanel";
 import { OverlapPanel } from "./OverlapPanel";
 import { draftPathKeys, emptyDefinition, type Definition, type Group as ConditionGroup } from "./conditionTree";
 import { useDraftPreview, useSegment, useSegments, useSegmentSql } from "./segmentsApi";
@@ -147,6 +148,7 @@ export function SegmentPage() {
                 {errorMessage(preview.error)}
               </Alert>
             ) : null}
+            {editing && stored.data?.type === "conditions" ? <MaterializePanel segment={stored.data} canWrite={canWrite} /> : null}
           </Card>
         </Grid.Col>
       </Grid>
