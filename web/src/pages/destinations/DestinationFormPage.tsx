@@ -5,8 +5,8 @@
 import { Alert, Anchor, Breadcrumbs, Button, Card, Grid, Group, Modal, Select, Stack, Text, TextInput, Textarea } from "@mantine/core";
 import { IconAlertTriangle, IconCircleCheck, IconPlugConnected, IconTrash } from "@tabler/icons-react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useMemo, useState } from "react";
-import { Link, useNavigate, useParams } from "react-router-dom";
+import { useEffect, useMemo, useRef, useState } from "react";
+import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom";
 
 import { api, unwrap } from "../../api/client";
 import { errorMessage, ErrorNotice, FormSkeleton, notifyError, notifySuccess, PageHeader } from "../../components/feedback";
@@ -15,6 +15,7 @@ import { ReadOnlyFieldset, ReadOnlyNotice } from "../../components/ReadOnlyNotic
 import { JsonSchemaForm } from "../../components/jsonSchemaForm/JsonSchemaForm";
 import { describeFields, initialValues, toPayload, validate, type FormErrors, type FormValues, type JsonSchema } from "../../components/jsonSchemaForm/schema";
 import { useDestinationTypes } from "./DestinationsPage";
+import { connectableOAuth, OAuthConnect, withoutConnectField } from "./OAuthConnect";
 
 export function DestinationFormPage() {
   const { destinationId } = useParams();
@@ -38,8 +39,16 @@ export function DestinationFormPage() {
   const [outcome, setOutcome] = useState<{ ok: boolean; message: string } | null>(null);
   const [confirmDelete, setConfirmDelete] = useState(false);
 
+  const [searchParams, setSearchParams] = useSearchParams();
+  const [oauthError, setOauthError] = useState<string | null>(null);
+  const created = useRef<string | null>(null);
+
   const typeInfo = types.data?.find((candidate) => candidate.name === type);
-  const fields = useMemo(() => (typeInfo ? describeFields(typeInfo.json_schema as JsonSchema) : []), [typeInfo]);
+  const oauth = connectableOAuth(typeInfo?.oauth);
+  const fields = useMemo(
+    () => (typeInfo ? withoutConnectField(describeFields(typeInfo.json_schema as JsonSchema), connectableOAuth(typeInfo.oauth)) : []),
+    [typeInfo],
+  );
   const defaultFields = useMemo(
     () => (typeInfo?.activation_defaults_schema ? describeFields(typeInfo.activation_defaults_schema as JsonSchema) : []),
     [typeInfo],
@@ -61,9 +70,17 @@ export function DestinationFormPage() {
   useEffect(() => {
     if (!editing && !type && types.data?.length) setType(types.data[0].name);
   }, [editing, type, types.data]);
+  // Back from the vendor's consent page: the callback says how it went.
+  useEffect(() => {
+    const connected = searchParams.get("oauth") === "connected";
+    const failed = searchParams.get("oauth_error");
+    if (!connected && failed === null) return;
+    if (connected) notifySuccess("The platform account is connected.");
+    setOauthError(failed);
+    setSearchParams({}, { replace: true });
+  }, [searchParams, setSearchParams]);
 
-  const save = useMutation({
-    mutationFn: async () => {
+  const saveDestination = async () => {
       const { config, secrets } = toPayload(fields, values);
       const activation_defaults = defaultFields.length ? toPayload(defaultFields, defaults).config : undefined;
       if (editing) {
@@ -75,7 +92,9 @@ export function DestinationFormPage() {
         );
       }
       return unwrap(await api.POST("/api/v1/destinations", { body: { name, type: type ?? "", description, config, secrets, activation_defaults } }));
-    },
+  };
+  const save = useMutation({
+    mutationFn: saveDestination,
     onSuccess: async (destination) => {
       await client.invalidateQueries({ queryKey: ["destinations"] });
       notifySuccess(`Destination “${destination.name}” saved.`);
@@ -102,12 +121,35 @@ export function DestinationFormPage() {
     onError: (error) => notifyError(error, "The destination was not deleted"),
   });
 
-  const submit = (event: React.FormEvent) => {
-    event.preventDefault();
+  // Save first (the vendor sends the browser back to the saved destination), then go to the vendor.
+  const connect = useMutation({
+    mutationFn: async () => {
+      const destination = await saveDestination();
+      if (!editing) created.current = destination.id;
+      const answer = unwrap(
+        await api.GET("/api/v1/destinations/oauth/{type_name}/authorize", {
+          params: { path: { type_name: destination.type }, query: { destination_id: destination.id, return_to: `/destinations/${destination.id}` } },
+        }),
+      );
+      window.location.assign(answer.authorize_url);
+    },
+    onMutate: () => setOauthError(null),
+    onError: async (error) => {
+      notifyError(error, oauth ? `Could not connect to ${oauth.vendor}` : undefined);
+      await client.invalidateQueries({ queryKey: ["destinations"] });
+      if (created.current) navigate(`/destinations/${created.current}`, { replace: true });
+    },
+  });
+
+  const formIsValid = () => {
     const found = { ...validate(fields, values, secretsSet), ...validate(defaultFields, defaults, [], "defaults.") };
     if (!name.trim()) found.name = "Name is required";
     setErrors(found);
-    if (Object.keys(found).length === 0) save.mutate();
+    return Object.keys(found).length === 0;
+  };
+  const submit = (event: React.FormEvent) => {
+    event.preventDefault();
+    if (formIsValid()) save.mutate();
   };
 
   if (editing && stored.error) return <ErrorNotice error={stored.error} onRetry={() => void stored.refetch()} />;
@@ -174,6 +216,20 @@ export function DestinationFormPage() {
                     Connection
                   </Text>
                   <JsonSchemaForm fields={fields} values={values} onChange={setValues} errors={errors} secretsSet={secretsSet} />
+                  {oauth ? (
+                    <Card withBorder radius="sm" padding="sm" mt="md">
+                      <OAuthConnect
+                        oauth={oauth}
+                        connected={secretsSet.includes(oauth.connect_field)}
+                        loading={connect.isPending}
+                        disabled={!canWrite}
+                        error={oauthError}
+                        onConnect={() => {
+                          if (formIsValid()) connect.mutate();
+                        }}
+                      />
+                    </Card>
+                  ) : null}
                 </Card>
                 {defaultFields.length ? (
                   <Card withBorder radius="md" padding="lg">
