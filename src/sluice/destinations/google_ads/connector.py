@@ -24,7 +24,7 @@ from sluice.destinations.errors import ConfigError, Transient
 from sluice.destinations.google_ads.api import error_of, row_failures
 from sluice.destinations.google_ads.base import GoogleAdsBase, gaql_string
 from sluice.destinations.google_ads.config import GoogleAdsActivationDefaults, GoogleAdsConfig
-from sluice.destinations.hashing import GOOGLE_ADS, InvalidIdentifier, PiiField, hash_value
+from sluice.destinations.google_ads.identifiers import PII_FIELDS, google_hash, unhashable_reason
 from sluice.destinations.jobs import JobPolling, poll_job
 from sluice.destinations.sdk import (
     Capabilities,
@@ -48,7 +48,6 @@ IDENTIFIER_FIELDS = {
     IdentifierKind.PHONE: "hashedPhoneNumber",
     IdentifierKind.HASHED: "hashedEmail",  # an already-hashed identifier is taken as a hashed email
 }
-_PII = {IdentifierKind.EMAIL: PiiField.EMAIL, IdentifierKind.PHONE: PiiField.PHONE}
 _LIST_FIELDS = "user_list.id, user_list.name, user_list.size_for_search, user_list.match_rate_percentage"
 #: Customer Match jobs take minutes to hours; a job still running after this is retried next run
 JOB_POLLING = JobPolling(interval=5.0, backoff=1.5, max_interval=60.0, timeout=6 * 3600.0)
@@ -136,21 +135,13 @@ class GoogleAdsConnector(GoogleAdsBase):
 
     def hashed(self, identifier: str, kind: IdentifierKind) -> str:
         """The SHA-256 Google matches on (already-hashed values pass through)."""
-        return hash_value(
-            _PII.get(kind, PiiField.EMAIL), identifier, GOOGLE_ADS, default_region=self.config.default_country
-        )
+        return google_hash(identifier, kind, self.config.default_country)
 
     def invalid_reason(self, op: Op, kind: IdentifierKind) -> str | None:
         """Refuse what cannot be normalised by Google's rules (checked before any request)."""
-        if kind not in _PII:
+        if kind not in PII_FIELDS:
             return super().invalid_reason(op, kind)  # HASHED: a lowercase SHA-256 hex digest
-        if not op.identifier or not op.identifier.strip():
-            return "identifier is empty"
-        try:
-            self.hashed(op.identifier, kind)
-        except InvalidIdentifier as exc:
-            return str(exc)
-        return None
+        return unhashable_reason(op.identifier, kind, self.config.default_country)
 
     def _consent(self) -> dict[str, str]:
         consent = {

@@ -35,6 +35,7 @@ from sluice.destinations.errors import ConfigError
 from sluice.destinations.events import BadEventTime, event_time, stale_reason
 from sluice.destinations.google_ads.api import error_code, row_errors, row_message
 from sluice.destinations.google_ads.base import GoogleAdsBase, gaql_string
+from sluice.destinations.google_ads.identifiers import PII_FIELDS, unhashable_reason
 from sluice.destinations.google_ads_conversions.config import (
     GoogleAdsConversionsActivationDefaults,
     GoogleAdsConversionsConfig,
@@ -77,7 +78,6 @@ ALREADY_THERE = frozenset(
 )
 CLICK_ID = re.compile(r"[A-Za-z0-9_-]{8,}")
 _CURRENCY = re.compile(r"[A-Z]{3}")
-_PII = {IdentifierKind.EMAIL: PiiField.EMAIL, IdentifierKind.PHONE: PiiField.PHONE}
 _HASHED_KEYS = {PiiField.EMAIL: "hashedEmail", PiiField.PHONE: "hashedPhoneNumber"}
 
 
@@ -193,11 +193,9 @@ class GoogleAdsConversionsConnector(GoogleAdsBase):
             return "identifier is empty"
         if kind is IdentifierKind.PLATFORM_ID and not CLICK_ID.fullmatch(op.identifier):
             return "not a Google click id (gclid, gbraid or wbraid are URL-safe base64 text)"
-        if kind in _PII:
-            try:
-                self._hash(_PII[kind], op.identifier)
-            except InvalidIdentifier as exc:
-                return str(exc)
+        reason = unhashable_reason(op.identifier, kind, self.config.default_country)
+        if reason:
+            return reason
         if op.fields.get(ADJUSTMENT_TYPE) not in (None, ""):
             return self._adjustment_reason(op, kind)
         if kind is IdentifierKind.EXTERNAL_ID:
@@ -260,8 +258,8 @@ class GoogleAdsConversionsConnector(GoogleAdsBase):
     def _identifiers(self, op: Op, kind: IdentifierKind) -> list[dict[str, str]]:
         """Hashed user identifiers of a row: its identifier (email/phone/hash) and mapped email/phone."""
         hashes: dict[str, str] = {}
-        if kind in _PII:
-            field = _PII[kind]
+        if kind in PII_FIELDS:
+            field = PII_FIELDS[kind]
             hashes[self._hash(field, op.identifier)] = _HASHED_KEYS[field]
         elif kind is IdentifierKind.HASHED:
             hashes[op.identifier.strip().lower()] = "hashedEmail"
