@@ -27,8 +27,19 @@ OPAQUE_PARAMS = frozenset({"after", "before"})
 #: body keys whose all-digit values are the vendor's account/object ids (Pinterest's 12-digit ad
 #: accounts, TikTok's advertiser ids), not phone numbers
 NUMERIC_ID_KEYS = frozenset(
-    {"ad_account_id", "advertiser_id", "customer_list_id", "custom_audience_id", "audience_id", "pixel_code"}
+    {
+        "ad_account_id",
+        "advertiser_id",
+        "advertiser_ids",
+        "customer_list_id",
+        "custom_audience_id",
+        "custom_audience_ids",
+        "audience_id",
+        "pixel_code",
+    }
 )
+#: an all-digit id, or a JSON list of them as a query parameter (TikTok's ``advertiser_ids=["7…"]``)
+NUMERIC_IDS = re.compile(r'\d+|\[\s*"?\d+"?(\s*,\s*"?\d+"?)*\s*\]')
 
 
 def raw_pii(value: Any) -> list[str]:
@@ -37,7 +48,7 @@ def raw_pii(value: Any) -> list[str]:
         return [
             hit
             for key, item in value.items()
-            if not (key in NUMERIC_ID_KEYS and str(item).isdigit())
+            if not (key in NUMERIC_ID_KEYS and NUMERIC_IDS.fullmatch(str(item)))
             for hit in raw_pii(key) + raw_pii(item)
         ]
     if isinstance(value, list):
