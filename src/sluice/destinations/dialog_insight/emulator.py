@@ -52,6 +52,8 @@ class DialogInsightEmulator(Emulator):
 
     def __init__(self, **kwargs: Any) -> None:
         self.contacts: dict[int, dict[str, Any]] = {}
+        #: lower-cased f_EMail → contact id (the project's primary key)
+        self.key_index: dict[str, int] = {}
         self._ids = itertools.count(1)
         self._requests = itertools.count(18_945_355)
         super().__init__(**kwargs)
@@ -99,10 +101,13 @@ class DialogInsightEmulator(Emulator):
         return None
 
     def find(self, email: str) -> int | None:
-        wanted = email.lower()
-        return next(
-            (i for i, c in self.contacts.items() if str(c.get("f_EMail", "")).lower() == wanted), None
-        )
+        return self.key_index.get(email.lower())
+
+    def _insert(self, email: str) -> int:
+        contact_id = next(self._ids)
+        self.contacts[contact_id] = {"f_EMail": email}
+        self.key_index[email.lower()] = contact_id
+        return contact_id
 
     @staticmethod
     def _invalid(code: str, value: Any) -> str | None:
@@ -159,8 +164,7 @@ class DialogInsightEmulator(Emulator):
             }
             if problem is None:
                 if existing is None:
-                    existing = next(self._ids)
-                    self.contacts[existing] = {"f_EMail": key}
+                    existing = self._insert(key)
                     created += 1
                     status = "Created"
                 else:
@@ -183,7 +187,7 @@ class DialogInsightEmulator(Emulator):
         wanted = str(clause.get("ComparisonValue", "")).lower()
         matches = [i for i, c in self.contacts.items() if str(c.get(field, "")).lower() == wanted]
         for contact_id in matches[: int(body.get("MaxRows") or len(matches))]:
-            self.contacts.pop(contact_id)
+            self.key_index.pop(str(self.contacts.pop(contact_id)["f_EMail"]).lower(), None)
         return self._answer(
             "Contacts.Delete", DeletedRecords=min(len(matches), int(body.get("MaxRows") or len(matches)))
         )
@@ -219,7 +223,7 @@ class DialogInsightEmulator(Emulator):
     def seed_contacts(self, identifiers: Iterable[str]) -> None:
         for identifier in identifiers:
             if self.find(identifier) is None:
-                self.contacts[next(self._ids)] = {"f_EMail": identifier}
+                self._insert(identifier)
 
     def connector_config(self, base_url: str, *, valid: bool = True) -> dict[str, Any]:
         return {

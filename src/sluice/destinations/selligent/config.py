@@ -11,7 +11,7 @@ class SelligentConfig(DestinationConfig):
     """An API key of a Marigold Engage organization, and the profile list Sluice writes to."""
 
     server_url: str = Field(
-        pattern=r"^https?://[^/\s]+/?$",
+        pattern=r"^https?://\S+$",
         description="Your Marigold Engage server, e.g. https://example.slgnt.eu (the API is under /Portal/Api).",
     )
     organization: str = Field(min_length=1, description="Organization, as shown in Admin Configuration.")

@@ -72,6 +72,8 @@ class SelligentEmulator(Emulator):
 
     def __init__(self, **kwargs: Any) -> None:
         self.records_by_id: dict[int, dict[str, Any]] = {}
+        #: lower-cased MAIL → record id (the list's unique key)
+        self.key_index: dict[str, int] = {}
         self.segments: dict[str, Segment] = {}
         self._ids = itertools.count(1)
         super().__init__(**kwargs)
@@ -94,11 +96,13 @@ class SelligentEmulator(Emulator):
     # -- helpers ---------------------------------------------------------------------------------
 
     def _by_key(self, value: str) -> int | None:
-        wanted = value.lower()
-        return next(
-            (rid for rid, rec in self.records_by_id.items() if str(rec.get("MAIL", "")).lower() == wanted),
-            None,
-        )
+        return self.key_index.get(value.lower())
+
+    def _insert(self, record: dict[str, Any]) -> int:
+        record_id = next(self._ids)
+        self.records_by_id[record_id] = dict(record)
+        self.key_index[str(record["MAIL"]).lower()] = record_id
+        return record_id
 
     def _check_list(self, org: str, list_name: str) -> None:
         if org != ORGANIZATION:
@@ -163,7 +167,7 @@ class SelligentEmulator(Emulator):
                 errors.append({"index": index, "message": reason})
                 continue
             if existing is None:
-                self.records_by_id[next(self._ids)] = dict(record)
+                self._insert(record)
                 inserted += 1
             else:
                 self.records_by_id[existing].update(record)
@@ -215,7 +219,7 @@ class SelligentEmulator(Emulator):
             for record in data:
                 found = self._by_key(str(record.get("MAIL", "")))
                 if found is not None:
-                    self.records_by_id.pop(found)
+                    self.key_index.pop(str(self.records_by_id.pop(found)["MAIL"]).lower(), None)
                     for segment in self.segments.values():
                         segment.record_ids.discard(found)
                     deleted += 1
@@ -291,11 +295,9 @@ class SelligentEmulator(Emulator):
     # -- conformance hooks -----------------------------------------------------------------------
 
     def seed_contacts(self, identifiers: Iterable[str]) -> None:
-        known = {str(rec.get("MAIL", "")).lower() for rec in self.records_by_id.values()}
         for identifier in identifiers:
-            if identifier.lower() not in known:
-                known.add(identifier.lower())
-                self.records_by_id[next(self._ids)] = {"MAIL": identifier}
+            if self._by_key(identifier) is None:
+                self._insert({"MAIL": identifier})
 
     def connector_config(self, base_url: str, *, valid: bool = True) -> dict[str, Any]:
         return {
