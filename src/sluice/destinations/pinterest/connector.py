@@ -23,7 +23,7 @@ import httpx
 
 from sluice.destinations.errors import ConfigError, RowRejected
 from sluice.destinations.events import BadEventTime, event_time, stale_reason
-from sluice.destinations.hashing import PINTEREST, InvalidIdentifier, PiiField, hash_value, sha256_hex
+from sluice.destinations.hashing import PINTEREST, InvalidIdentifier, PiiField, hash_value, unmatchable_digest
 from sluice.destinations.oauth import ClientAuth, OAuthApp
 from sluice.destinations.pinterest.config import PinterestActivationDefaults, PinterestConfig
 from sluice.destinations.sdk import (
@@ -48,7 +48,7 @@ BATCH_LIMIT = 1_000
 MIN_AUDIENCE = 100  # Pinterest users a customer list needs before it can be targeted
 PAGE = 250
 #: a digest of an address that cannot exist: a new list needs at least one record
-PLACEHOLDER_RECORD = sha256_hex("no-one@sluice.invalid")
+PLACEHOLDER_RECORD = unmatchable_digest()
 #: the event names Pinterest accepts (``ConversionEvents.data[].event_name``)
 EVENT_NAMES = (
     "add_payment_info",
