@@ -117,3 +117,24 @@ async def test_firestore_emulator_mode_sends_bearer_owner_without_oauth() -> Non
         harness.connector_class.config_model.model_validate({"project_id": "sluice-demo"})
     await connector.aclose()
     await client.aclose()
+
+
+async def test_firestore_document_ids_can_come_from_the_primary_key() -> None:
+    harness = Harness.of("firestore")
+    config = {**harness.emulator.connector_config("http://emulator.test"), "document_id_from": "primary_key"}
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=harness.emulator.app))
+    connector = harness.connector_class.connect(config, http_client=client)
+    customers = await target(connector, CUSTOMERS)
+    await send(
+        connector, customers, [Op(OpKind.UPSERT, "42", "ann@example.com", {"email": "ann@example.com"})]
+    )
+    assert harness.emulator.records(customers) == {"42": {"email": "ann@example.com"}}
+    audience = await target(
+        connector, TargetSpec("audience", "vips", identifier_kind=IdentifierKind.EXTERNAL_ID)
+    )
+    await send(connector, audience, [Op(OpKind.ADD, "42", "ext-42")])
+    assert [m async for m in connector.read_members(audience)] == ["ext-42"], (
+        "members stay keyed by identifier"
+    )
+    await connector.aclose()
+    await client.aclose()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 
@@ -25,6 +25,10 @@ class FirestoreConfig(DestinationConfig):
     emulator: bool = Field(
         default=False,
         description="Talk to a Firestore emulator at base_url without OAuth (Authorization: Bearer owner).",
+    )
+    document_id_from: Literal["identifier", "primary_key"] = Field(
+        default="identifier",
+        description="Document ids: the activation's identifier (a mapped id field) or the model's primary key.",
     )
     requests_per_second: float = Field(
         default=20, gt=0, le=500, description="Pace of requests (each carries up to 500 writes)."

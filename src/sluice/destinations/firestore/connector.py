@@ -171,8 +171,17 @@ class FirestoreConnector(Connector):
 
     # -- delivery --------------------------------------------------------------------------------
 
+    def document_id(self, target: Target, op: Op) -> str:
+        """The id of ``op``'s document: the identifier (always, for an audience's member documents),
+        or the model's primary key when configured for collection documents."""
+        by_key = target.kind == COLLECTION and self.config.document_id_from == "primary_key"
+        return op.key if by_key else op.identifier
+
     def invalid_reason(self, op: Op, kind: IdentifierKind) -> str | None:
-        return super().invalid_reason(op, kind) or invalid_id(op.identifier)
+        reason = super().invalid_reason(op, kind) or invalid_id(op.identifier)
+        if reason is None and self.config.document_id_from == "primary_key":
+            reason = invalid_id(op.key)
+        return reason
 
     async def apply(self, target: Target, ops: Sequence[Op]) -> list[Outcome]:
         kind = ops[0].kind
@@ -195,7 +204,7 @@ class FirestoreConnector(Connector):
         return [self._outcome(op, status) for op, status in zip(ops, statuses, strict=False)]
 
     def _write(self, target: Target, op: Op) -> dict[str, Any]:
-        name = self.document_name(target.id, op.identifier)
+        name = self.document_name(target.id, self.document_id(target, op))
         if op.kind in (OpKind.DELETE, OpKind.REMOVE):
             return {"delete": name}
         if op.kind is OpKind.ADD:
