@@ -45,6 +45,7 @@ from sluice.destinations.sdk import (
     TargetPage,
     TargetSpec,
 )
+from sluice.destinations.values import jsonable
 
 CONTACT_LIST = "contact_list"
 CONTACT = "contact"
@@ -299,7 +300,7 @@ class EmarsysConnector(Connector):
         for op in ops:
             contact: dict[str, Any] = {key_id: op.identifier}
             for name, value in op.fields.items():
-                contact[await self._field_id(name)] = None if op.kind is OpKind.CLEAR else _jsonable(value)
+                contact[await self._field_id(name)] = None if op.kind is OpKind.CLEAR else jsonable(value)
             contacts.append(contact)
         create = 1 if self.config.create_contacts else 0
         response = await self._call(
@@ -328,7 +329,7 @@ class EmarsysConnector(Connector):
             records = [
                 {
                     key: op.identifier,
-                    **{n: None if op.kind is OpKind.CLEAR else _jsonable(v) for n, v in op.fields.items()},
+                    **{n: None if op.kind is OpKind.CLEAR else jsonable(v) for n, v in op.fields.items()},
                 }
                 for op in ops
             ]
@@ -381,12 +382,3 @@ def _next_params(next_path: Any) -> dict[str, Any] | None:
         return None
     query = parse_qs(urlparse(str(next_path)).query)
     return {name: values[0] for name, values in query.items()}
-
-
-def _jsonable(value: Any) -> Any:
-    """Dates as ISO strings (Emarsys date fields take YYYY-MM-DD), decimals as floats."""
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if type(value).__name__ == "Decimal":
-        return float(value)
-    return value

@@ -46,6 +46,7 @@ from sluice.destinations.sdk import (
     TargetSpec,
 )
 from sluice.destinations.sfmc.config import SfmcActivationDefaults, SfmcConfig
+from sluice.destinations.values import jsonable
 
 DATA_EXTENSION = "data_extension"
 BATCH = 500  # rows per async request (inferred: Marketing Cloud publishes a payload size, not a count)
@@ -199,7 +200,7 @@ class SfmcConnector(Connector):
         items = [
             {
                 key: op.identifier,
-                **{n: None if kind is OpKind.CLEAR else _jsonable(v) for n, v in op.fields.items()},
+                **{n: None if kind is OpKind.CLEAR else jsonable(v) for n, v in op.fields.items()},
             }
             for op in ops
         ]
@@ -262,12 +263,3 @@ def _target(item: dict[str, Any]) -> Target:
     return Target(
         DATA_EXTENSION, str(item["key"]), str(item.get("name") or item["key"]), parent_id=str(item["id"])
     )
-
-
-def _jsonable(value: Any) -> Any:
-    """Dates as ISO strings, decimals as floats (the JSON Marketing Cloud parses into columns)."""
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if type(value).__name__ == "Decimal":
-        return float(value)
-    return value
