@@ -138,3 +138,19 @@ async def test_firestore_document_ids_can_come_from_the_primary_key() -> None:
     )
     await connector.aclose()
     await client.aclose()
+
+
+async def test_firestore_write_lost_to_contention_fails_for_a_retry_and_the_rest_are_applied() -> None:
+    harness = Harness.of("firestore")
+    connector = harness.connect()
+    customers = await target(connector, CUSTOMERS)
+    harness.emulator.contended.add(  # type: ignore[attr-defined]
+        "projects/sluice-demo/databases/(default)/documents/customers/c-2"
+    )
+    ops = [Op(OpKind.UPSERT, str(n), f"c-{n}", {"n": n}) for n in range(1, 4)]
+    outcomes = {o.identifier: o for o in await send(connector, customers, ops)}
+    assert str(outcomes["c-2"].status) == "failed"
+    assert outcomes["c-2"].message == "ABORTED: Too much contention on these documents. Please try again."
+    assert {str(outcomes[i].status) for i in ("c-1", "c-3")} == {"delivered"}
+    assert set(harness.emulator.records(customers)) == {"c-1", "c-3"}
+    await connector.aclose()

@@ -53,11 +53,17 @@ MEMBER_FIELD = "member"
 #: google.rpc.Code values worth another try (the rows end *failed*, never rejected)
 RETRYABLE_CODES = frozenset({1, 4, 8, 10, 13, 14})
 RPC_NAMES = {
+    1: "CANCELLED",
     3: "INVALID_ARGUMENT",
+    4: "DEADLINE_EXCEEDED",
     5: "NOT_FOUND",
     6: "ALREADY_EXISTS",
     7: "PERMISSION_DENIED",
+    8: "RESOURCE_EXHAUSTED",
     9: "FAILED_PRECONDITION",
+    10: "ABORTED",
+    13: "INTERNAL",
+    14: "UNAVAILABLE",
 }
 
 

@@ -93,6 +93,8 @@ class FirestoreEmulator(Emulator):
         #: collection path → document id → decoded fields
         self.collections: dict[str, dict[str, dict[str, Any]]] = {}
         self.tokens: set[str] = set()
+        #: document names whose next write loses a contention race (answered ABORTED once)
+        self.contended: set[str] = set()
         self.base_url = "http://emulator.test"
         super().__init__(**kwargs)
 
@@ -160,6 +162,9 @@ class FirestoreEmulator(Emulator):
                     "code": 3,
                     "message": f'The value of property "{name}" is longer than {MAX_FIELD_VALUE_BYTES} bytes.',
                 }
+        if str(document.get("name")) in self.contended:
+            self.contended.discard(str(document.get("name")))
+            return {"code": 10, "message": "Too much contention on these documents. Please try again."}
         held = self.collections.setdefault(collection, {})
         mask = (write.get("updateMask") or {}).get("fieldPaths")
         if mask is None:
