@@ -80,7 +80,7 @@ async def test_mobile_ad_ids_are_sent_as_lowercase_madids() -> None:
     assert [o.status for o in outcomes] == [OutcomeStatus.REJECTED, OutcomeStatus.DELIVERED]
     attributes = harness.emulator.requests[-1].body["data"]["attributes"]
     assert (attributes["identifierType"], attributes["identifiers"]) == ("madid", [idfa.lower()])
-    assert harness.emulator.members(target) == {idfa.lower()}
+    assert harness.emulator.members(target) == {f"madid:{idfa.lower()}"}
     await connector.aclose()
 
 

@@ -18,9 +18,10 @@ from typing import Any
 
 import httpx
 
+from sluice.destinations.audiences import find_target, normalisation_problem, refuse_non_membership
 from sluice.destinations.criteo.config import CriteoActivationDefaults, CriteoConfig
 from sluice.destinations.errors import ConfigError, RowRejected
-from sluice.destinations.hashing import CRITEO, InvalidIdentifier, PiiField, hash_value
+from sluice.destinations.hashing import CRITEO, PiiField, hash_value
 from sluice.destinations.oauth import ClientAuth, Grant, OAuthApp
 from sluice.destinations.sdk import (
     Capabilities,
@@ -169,15 +170,9 @@ class CriteoConnector(Connector):
             if not found:
                 raise ConfigError(f"Criteo contact list {spec.id} is not available")
             return self._target(found[0])
-        cursor: str | None = None
-        while True:
-            page = await self.list_targets(CONTACT_LIST, cursor)
-            for target in page.items:
-                if target.name == spec.name:
-                    return target
-            if page.next_cursor is None:
-                break
-            cursor = page.next_cursor
+        found = await find_target(self, CONTACT_LIST, spec.name)
+        if found is not None:
+            return found
         if not spec.create_if_missing:
             raise ConfigError(f"Criteo has no contact list named {spec.name!r}")
         segment = {
@@ -203,18 +198,12 @@ class CriteoConnector(Connector):
         """Refuse what cannot be normalised (checked before any request)."""
         if kind is IdentifierKind.HASHED or kind not in IDENTIFIER_TYPES:
             return super().invalid_reason(op, kind)
-        try:
-            identifier_value(op.identifier, kind)
-        except InvalidIdentifier as exc:
-            return str(exc)
-        return None
+        return normalisation_problem(lambda: identifier_value(op.identifier, kind))
 
     async def apply(self, target: Target, ops: Sequence[Op]) -> list[Outcome]:
-        if ops[0].kind not in (OpKind.ADD, OpKind.REMOVE):
-            return [
-                Outcome.of(op, OutcomeStatus.REJECTED, f"Criteo contact lists do not support {op.kind}")
-                for op in ops
-            ]
+        refused = refuse_non_membership("Criteo contact lists", ops)
+        if refused is not None:
+            return refused
         kind = target.identifier_kind
         values = [identifier_value(op.identifier, kind) for op in ops]
         amendment = {

@@ -28,8 +28,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from sluice.destinations.audiences import KnownPeople, email_digest
 from sluice.destinations.emulation import Emulator
-from sluice.destinations.hashing import sha256_hex
 from sluice.destinations.oauth_emulation import OAuthServer
 from sluice.destinations.sdk import Target, TargetSpec
 
@@ -44,10 +44,6 @@ MAX_LIMIT = 100
 SAMPLE = 10
 SHA256 = re.compile(r"[0-9a-f]{64}")
 MADID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-def email_hash(email: str) -> str:
-    return sha256_hex(email.strip().lower())
 
 
 class Problem(Exception):
@@ -102,7 +98,7 @@ class CriteoEmulator(Emulator):
         self.oauth = OAuthServer(clock=self.clock, access_ttl=900.0)
         self.oauth.register_client(CLIENT_ID, CLIENT_SECRET)
         self.segments: dict[int, Segment] = {}
-        self.known: dict[str, str] = {}  # hash → identifier the suite seeded
+        self.people = KnownPeople()
         self.unhashed_refusals = 0
         self._ids = itertools.count(431_001)
         self.oauth.add_routes(self.app, token_path=TOKEN_PATH)
@@ -238,8 +234,7 @@ class CriteoEmulator(Emulator):
     # -- conformance hooks ---------------------------------------------------------------------
 
     def seed_contacts(self, identifiers: Iterable[str]) -> None:
-        for email in identifiers:
-            self.known[email_hash(email)] = email
+        self.people.seed(identifiers)
 
     def connector_config(self, base_url: str, *, valid: bool = True) -> dict[str, Any]:
         root = base_url.rstrip("/")
@@ -255,14 +250,10 @@ class CriteoEmulator(Emulator):
         return TargetSpec(kind="contact_list", name="Sluice conformance")
 
     def members(self, target: Target) -> set[str]:
-        found = set()
-        for member in self._segment(target.id).members:
-            id_type, _, value = member.partition(":")
-            found.add(self.known.get(value, value) if id_type == "email" else value)
-        return found
+        return {self.people.reveal_keyed(m, "email") for m in self._segment(target.id).members}
 
     def seed_members(self, target: Target, identifiers: Iterable[str]) -> None:
-        self._segment(target.id).members.update(f"email:{email_hash(e)}" for e in identifiers)
+        self._segment(target.id).members.update(f"email:{email_digest(e)}" for e in identifiers)
 
     def seed_targets(self, names: Iterable[str], spec: TargetSpec) -> None:
         for name in names:

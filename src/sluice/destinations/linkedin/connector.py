@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from sluice.destinations.audiences import find_target, normalisation_problem, refuse_non_membership
 from sluice.destinations.errors import ConfigError, RowRejected
 from sluice.destinations.hashing import LINKEDIN, InvalidIdentifier, PiiField, hash_value
 from sluice.destinations.linkedin.config import LinkedInActivationDefaults, LinkedInConfig
@@ -209,15 +210,9 @@ class LinkedInConnector(Connector):
             if target is None or target.kind != spec.kind:
                 raise ConfigError(f"LinkedIn DMP segment {spec.id} is not a streaming {spec.kind}")
             return target
-        cursor: str | None = None
-        while True:
-            page = await self.list_targets(spec.kind, cursor)
-            for target in page.items:
-                if target.name == spec.name:
-                    return target
-            if page.next_cursor is None:
-                break
-            cursor = page.next_cursor
+        found = await find_target(self, spec.kind, spec.name)
+        if found is not None:
+            return found
         if not spec.create_if_missing:
             raise ConfigError(f"LinkedIn has no {spec.kind} named {spec.name!r}")
         body = {
@@ -245,11 +240,7 @@ class LinkedInConnector(Connector):
             return super().invalid_reason(op, kind)
         if kind not in self.capabilities.identifiers:
             return super().invalid_reason(op, kind)
-        try:
-            self._element_fields(op.identifier, kind)
-        except InvalidIdentifier as exc:
-            return str(exc)
-        return None
+        return normalisation_problem(lambda: self._element_fields(op.identifier, kind))
 
     @staticmethod
     def _element_fields(identifier: str, kind: IdentifierKind) -> dict[str, Any]:
@@ -259,11 +250,9 @@ class LinkedInConnector(Connector):
         return company_element(identifier, kind)
 
     async def apply(self, target: Target, ops: Sequence[Op]) -> list[Outcome]:
-        if ops[0].kind not in (OpKind.ADD, OpKind.REMOVE):
-            return [
-                Outcome.of(op, OutcomeStatus.REJECTED, f"LinkedIn DMP segments do not support {op.kind}")
-                for op in ops
-            ]
+        refused = refuse_non_membership("LinkedIn DMP segments", ops)
+        if refused is not None:
+            return refused
         kind = target.identifier_kind
         if kind not in KINDS_FOR.get(target.kind, frozenset()):
             message = f"LinkedIn {target.kind} members cannot be matched on {kind}"

@@ -29,8 +29,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from sluice.destinations.audiences import KnownPeople, email_digest
 from sluice.destinations.emulation import Emulator
-from sluice.destinations.hashing import sha256_hex
 from sluice.destinations.oauth import ClientAuth
 from sluice.destinations.oauth_emulation import OAuthServer
 from sluice.destinations.sdk import Target, TargetSpec
@@ -47,10 +47,6 @@ SHA256 = re.compile(r"[0-9a-f]{64}")
 ID_TYPES = frozenset({"SHA256_EMAIL", "SHA512_EMAIL", "GOOGLE_AID"})
 COMPANY_FIELDS = ("organizationUrn", "companyWebsiteDomain", "companyName", "companyPageUrl")
 TYPES = {"user_segment": "USER", "company_segment": "COMPANY"}
-
-
-def email_hash(email: str) -> str:
-    return sha256_hex(email.strip().lower())
 
 
 class RestliError(Exception):
@@ -104,7 +100,7 @@ class LinkedInEmulator(Emulator):
     def __init__(self, **kwargs: Any) -> None:
         self.account_urn = f"urn:li:sponsoredAccount:{ACCOUNT_ID}"
         self.segments: dict[int, Segment] = {}
-        self.known: dict[str, str] = {}  # hash → identifier the suite seeded
+        self.people = KnownPeople()
         self.unhashed_refusals = 0
         self._ids = itertools.count(21000001)
         super().__init__(**kwargs)
@@ -277,8 +273,7 @@ class LinkedInEmulator(Emulator):
     # -- conformance hooks ---------------------------------------------------------------------
 
     def seed_contacts(self, identifiers: Iterable[str]) -> None:
-        for email in identifiers:
-            self.known[email_hash(email)] = email
+        self.people.seed(identifiers)
 
     def connector_config(self, base_url: str, *, valid: bool = True) -> dict[str, Any]:
         return {
@@ -298,10 +293,10 @@ class LinkedInEmulator(Emulator):
         segment = self._segment(target.id)
         if segment.type == "COMPANY":
             return {key.partition(":")[2] for key in segment.members}
-        return {self.known.get(h, h) for h in segment.members}
+        return {self.people.reveal(h) for h in segment.members}
 
     def seed_members(self, target: Target, identifiers: Iterable[str]) -> None:
-        self._segment(target.id).members.update(email_hash(e) for e in identifiers)
+        self._segment(target.id).members.update(email_digest(e) for e in identifiers)
 
     def seed_targets(self, names: Iterable[str], spec: TargetSpec) -> None:
         for name in names:

@@ -19,8 +19,9 @@ from typing import Any
 
 import httpx
 
+from sluice.destinations.audiences import normalisation_problem, refuse_non_membership
 from sluice.destinations.errors import ConfigError, RateLimited, RowRejected
-from sluice.destinations.hashing import MICROSOFT_ADS, InvalidIdentifier, PiiField, hash_value
+from sluice.destinations.hashing import MICROSOFT_ADS, PiiField, hash_value
 from sluice.destinations.microsoft_ads.config import MicrosoftAdsActivationDefaults, MicrosoftAdsConfig
 from sluice.destinations.oauth import ClientAuth, OAuthApp
 from sluice.destinations.sdk import (
@@ -204,18 +205,12 @@ class MicrosoftAdsConnector(Connector):
         """Refuse what cannot be normalised (checked before any request)."""
         if kind is not IdentifierKind.EMAIL:
             return super().invalid_reason(op, kind)
-        try:
-            hash_value(PiiField.EMAIL, op.identifier, MICROSOFT_ADS)
-        except InvalidIdentifier as exc:
-            return str(exc)
-        return None
+        return normalisation_problem(lambda: hash_value(PiiField.EMAIL, op.identifier, MICROSOFT_ADS))
 
     async def apply(self, target: Target, ops: Sequence[Op]) -> list[Outcome]:
-        if ops[0].kind not in (OpKind.ADD, OpKind.REMOVE):
-            return [
-                Outcome.of(op, OutcomeStatus.REJECTED, f"Microsoft customer lists do not support {op.kind}")
-                for op in ops
-            ]
+        refused = refuse_non_membership("Microsoft customer lists", ops)
+        if refused is not None:
+            return refused
         items = [hash_value(PiiField.EMAIL, op.identifier, MICROSOFT_ADS) for op in ops]
         body = {
             "CustomerListUserData": {

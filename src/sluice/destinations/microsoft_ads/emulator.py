@@ -30,8 +30,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from sluice.destinations.audiences import KnownPeople, email_digest
 from sluice.destinations.emulation import Emulator
-from sluice.destinations.hashing import sha256_hex
 from sluice.destinations.oauth import ClientAuth
 from sluice.destinations.oauth_emulation import OAuthServer
 from sluice.destinations.sdk import Target, TargetSpec
@@ -47,10 +47,6 @@ BATCH_LIMIT = 1_000
 MIN_MATCHED = 300
 SHA256 = re.compile(r"[0-9a-f]{64}")
 TERMS_NOT_ACCEPTED = "CustomerListTermsAndConditionsNotAccepted"
-
-
-def email_hash(email: str) -> str:
-    return sha256_hex(email.strip().lower())
 
 
 class Fault(Exception):
@@ -104,7 +100,7 @@ class MicrosoftAdsEmulator(Emulator):
         self.oauth.register_client(CLIENT_ID, CLIENT_SECRET)
         self.terms_accepted = True
         self.lists: dict[int, CustomerList] = {}
-        self.known: dict[str, str] = {}  # hash → identifier the suite seeded
+        self.people = KnownPeople()
         self.unhashed_refusals = 0
         self._ids = itertools.count(830_001)  # short: 7+ digit runs look like phones to the PII scan
         self.oauth.add_routes(self.app, token_path=TOKEN_PATH)
@@ -273,8 +269,7 @@ class MicrosoftAdsEmulator(Emulator):
     # -- conformance hooks ---------------------------------------------------------------------
 
     def seed_contacts(self, identifiers: Iterable[str]) -> None:
-        for email in identifiers:
-            self.known[email_hash(email)] = email
+        self.people.seed(identifiers)
 
     def connector_config(self, base_url: str, *, valid: bool = True) -> dict[str, Any]:
         root = base_url.rstrip("/")
@@ -293,10 +288,10 @@ class MicrosoftAdsEmulator(Emulator):
         return TargetSpec(kind="customer_list", name="Sluice conformance")
 
     def members(self, target: Target) -> set[str]:
-        return {self.known.get(h, h) for h in self.lists[int(target.id)].members}
+        return {self.people.reveal(h) for h in self.lists[int(target.id)].members}
 
     def seed_members(self, target: Target, identifiers: Iterable[str]) -> None:
-        self.lists[int(target.id)].members.update(email_hash(e) for e in identifiers)
+        self.lists[int(target.id)].members.update(email_digest(e) for e in identifiers)
 
     def seed_targets(self, names: Iterable[str], spec: TargetSpec) -> None:
         for name in names:

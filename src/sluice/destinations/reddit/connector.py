@@ -18,8 +18,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from sluice.destinations.audiences import find_target, normalisation_problem, refuse_non_membership
 from sluice.destinations.errors import ConfigError, RowRejected
-from sluice.destinations.hashing import REDDIT, InvalidIdentifier, PiiField, hash_value
+from sluice.destinations.hashing import REDDIT, PiiField, hash_value
 from sluice.destinations.oauth import ClientAuth, OAuthApp
 from sluice.destinations.reddit.config import RedditActivationDefaults, RedditConfig
 from sluice.destinations.sdk import (
@@ -166,15 +167,9 @@ class RedditConnector(Connector):
                     f"Reddit custom audience {spec.id} is not available: {reddit_error(response)}"
                 )
             return self._target(response.json()["data"])
-        cursor: str | None = None
-        while True:
-            page = await self.list_targets(CUSTOMER_LIST, cursor)
-            for target in page.items:
-                if target.name == spec.name:
-                    return target
-            if page.next_cursor is None:
-                break
-            cursor = page.next_cursor
+        found = await find_target(self, CUSTOMER_LIST, spec.name)
+        if found is not None:
+            return found
         if not spec.create_if_missing:
             raise ConfigError(f"Reddit has no customer list named {spec.name!r}")
         response = await self._call(
@@ -194,18 +189,12 @@ class RedditConnector(Connector):
         """Refuse what cannot be normalised (checked before any request)."""
         if kind is IdentifierKind.HASHED or kind not in COLUMNS:
             return super().invalid_reason(op, kind)
-        try:
-            hashed(op.identifier, kind)
-        except InvalidIdentifier as exc:
-            return str(exc)
-        return None
+        return normalisation_problem(lambda: hashed(op.identifier, kind))
 
     async def apply(self, target: Target, ops: Sequence[Op]) -> list[Outcome]:
-        if ops[0].kind not in (OpKind.ADD, OpKind.REMOVE):
-            return [
-                Outcome.of(op, OutcomeStatus.REJECTED, f"Reddit custom audiences do not support {op.kind}")
-                for op in ops
-            ]
+        refused = refuse_non_membership("Reddit custom audiences", ops)
+        if refused is not None:
+            return refused
         kind = target.identifier_kind
         rows = [[digest] for digest in dict.fromkeys(hashed(op.identifier, kind) for op in ops)]
         body = {

@@ -25,8 +25,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from sluice.destinations.audiences import KnownPeople, email_digest
 from sluice.destinations.emulation import Emulator
-from sluice.destinations.hashing import sha256_hex
 from sluice.destinations.oauth import ClientAuth
 from sluice.destinations.oauth_emulation import OAuthServer
 from sluice.destinations.sdk import Target, TargetSpec
@@ -42,10 +42,6 @@ MIN_SIZE = 1_000
 COLUMNS = frozenset({"EMAIL_SHA256", "MAID_SHA256"})
 SHA256 = re.compile(r"[0-9a-f]{64}")
 GENERIC_AGENTS = ("python-httpx", "python-requests", "curl")
-
-
-def email_hash(email: str) -> str:
-    return sha256_hex(email.strip().lower())
 
 
 class ApiError(Exception):
@@ -89,7 +85,7 @@ class RedditEmulator(Emulator):
         self.oauth = OAuthServer(clock=self.clock, client_auth=ClientAuth.BASIC)
         self.oauth.register_client(CLIENT_ID, CLIENT_SECRET)
         self.audiences: dict[str, Audience] = {}
-        self.known: dict[str, str] = {}  # hash → identifier the suite seeded
+        self.people = KnownPeople()
         self.unhashed_refusals = 0
         self._ids = (str(n) for n in itertools.count(520_001))
         self.oauth.add_routes(self.app, token_path=TOKEN_PATH)
@@ -210,8 +206,7 @@ class RedditEmulator(Emulator):
     # -- conformance hooks ---------------------------------------------------------------------
 
     def seed_contacts(self, identifiers: Iterable[str]) -> None:
-        for email in identifiers:
-            self.known[email_hash(email)] = email
+        self.people.seed(identifiers)
 
     def connector_config(self, base_url: str, *, valid: bool = True) -> dict[str, Any]:
         root = base_url.rstrip("/")
@@ -229,14 +224,10 @@ class RedditEmulator(Emulator):
         return TargetSpec(kind="customer_list", name="Sluice conformance")
 
     def members(self, target: Target) -> set[str]:
-        found = set()
-        for member in self._audience(target.id).members:
-            column, _, digest = member.partition(":")
-            found.add(self.known.get(digest, digest) if column == "EMAIL_SHA256" else member)
-        return found
+        return {self.people.reveal_keyed(m, "EMAIL_SHA256") for m in self._audience(target.id).members}
 
     def seed_members(self, target: Target, identifiers: Iterable[str]) -> None:
-        self._audience(target.id).members.update(f"EMAIL_SHA256:{email_hash(e)}" for e in identifiers)
+        self._audience(target.id).members.update(f"EMAIL_SHA256:{email_digest(e)}" for e in identifiers)
 
     def seed_targets(self, names: Iterable[str], spec: TargetSpec) -> None:
         for name in names:

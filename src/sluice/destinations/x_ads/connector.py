@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from sluice.destinations.audiences import find_target, normalisation_problem, refuse_non_membership
 from sluice.destinations.errors import ConfigError, RowRejected, Transient
 from sluice.destinations.hashing import X_ADS, InvalidIdentifier, PiiField, hash_value
 from sluice.destinations.http import RateHeaders, parse_retry_after
@@ -177,15 +178,9 @@ class XAdsConnector(Connector):
             if not response.is_success:
                 raise ConfigError(f"X custom audience {spec.id} is not available: {x_error(response)}")
             return self._target(response.json()["data"])
-        cursor: str | None = None
-        while True:
-            page = await self.list_targets(CUSTOM_AUDIENCE, cursor)
-            for target in page.items:
-                if target.name == spec.name:
-                    return target
-            if page.next_cursor is None:
-                break
-            cursor = page.next_cursor
+        found = await find_target(self, CUSTOM_AUDIENCE, spec.name)
+        if found is not None:
+            return found
         if not spec.create_if_missing:
             raise ConfigError(f"X has no custom audience named {spec.name!r}")
         response = await self._call("POST", f"{self._account}/custom_audiences", params={"name": spec.name})
@@ -201,18 +196,12 @@ class XAdsConnector(Connector):
             return super().invalid_reason(op, kind)
         if not op.identifier or not op.identifier.strip():
             return "identifier is empty"
-        try:
-            user_key(op.identifier, kind)
-        except InvalidIdentifier as exc:
-            return str(exc)
-        return None
+        return normalisation_problem(lambda: user_key(op.identifier, kind))
 
     async def apply(self, target: Target, ops: Sequence[Op]) -> list[Outcome]:
-        if ops[0].kind not in (OpKind.ADD, OpKind.REMOVE):
-            return [
-                Outcome.of(op, OutcomeStatus.REJECTED, f"X custom audiences do not support {op.kind}")
-                for op in ops
-            ]
+        refused = refuse_non_membership("X custom audiences", ops)
+        if refused is not None:
+            return refused
         operation = "Update" if ops[0].kind is OpKind.ADD else "Delete"
         body = []
         for op in ops:

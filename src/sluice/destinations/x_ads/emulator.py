@@ -28,8 +28,8 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from sluice.destinations.audiences import KnownPeople, email_digest
 from sluice.destinations.emulation import Emulator
-from sluice.destinations.hashing import sha256_hex
 from sluice.destinations.sdk import Target, TargetSpec
 from sluice.destinations.x_ads.oauth1 import base_url, parse_header, verify
 
@@ -44,10 +44,6 @@ WINDOW_LIMIT = 1_500
 WINDOW_SECONDS = 60.0
 SHA256 = re.compile(r"[0-9a-f]{64}")
 USER_KEYS = frozenset({"email", "twandle", "twitter_id", "device_id", "handle", "phone_number"})
-
-
-def email_hash(email: str) -> str:
-    return sha256_hex(email.strip().lower())
 
 
 class AdsApiError(Exception):
@@ -93,7 +89,7 @@ class XAdsEmulator(Emulator):
 
     def __init__(self, **kwargs: Any) -> None:
         self.audiences: dict[str, Audience] = {}
-        self.known: dict[str, str] = {}  # hash → identifier the suite seeded
+        self.people = KnownPeople()
         self.unhashed_refusals = 0
         self.signature_refusals = 0
         self.nonces: set[tuple[str, str]] = set()
@@ -266,8 +262,7 @@ class XAdsEmulator(Emulator):
     # -- conformance hooks ---------------------------------------------------------------------
 
     def seed_contacts(self, identifiers: Iterable[str]) -> None:
-        for email in identifiers:
-            self.known[email_hash(email)] = email
+        self.people.seed(identifiers)
 
     def connector_config(self, base_url: str, *, valid: bool = True) -> dict[str, Any]:
         return {
@@ -283,15 +278,10 @@ class XAdsEmulator(Emulator):
         return TargetSpec(kind="custom_audience", name="Sluice conformance")
 
     def members(self, target: Target) -> set[str]:
-        audience = self.audiences[target.id]
-        found = set()
-        for member in audience.members:
-            key, _, digest = member.partition(":")
-            found.add(self.known.get(digest, digest) if key == "email" else member)
-        return found
+        return {self.people.reveal_keyed(m, "email") for m in self.audiences[target.id].members}
 
     def seed_members(self, target: Target, identifiers: Iterable[str]) -> None:
-        self.audiences[target.id].members.update(f"email:{email_hash(e)}" for e in identifiers)
+        self.audiences[target.id].members.update(f"email:{email_digest(e)}" for e in identifiers)
 
     def seed_targets(self, names: Iterable[str], spec: TargetSpec) -> None:
         for name in names:
