@@ -147,3 +147,18 @@ async def test_a_wrong_entity_or_table_fails_the_connection_test() -> None:
         with pytest.raises(ConfigError, match=r"Other|Prospects"):
             await connector.check()
         await connector.aclose()
+
+
+async def test_calls_stay_within_100_per_minute_and_5_in_flight() -> None:
+    harness, emulator, connector = actito()
+    people = harness.contacts(range(60))
+    target = await connector.ensure_target(TargetSpec("segmentation", name="Gold"))
+    started = harness.clock()
+    outcomes = await send(connector, target, [Op(OpKind.ADD, f"k{n}", p) for n, p in enumerate(people)])
+    assert {o.status for o in outcomes} == {OutcomeStatus.DELIVERED}
+    calls = len(emulator.requests)
+    assert calls == 2 + 2 * 60, "token, structure, then a lookup and a write per contact"
+    assert harness.clock() - started >= 60 * (calls - 100) / 100, "paced at 100 calls per minute"
+    assert emulator.throttled == 0, "Actito never had to slow a call down"
+    assert emulator.peak_in_flight <= 5
+    await connector.aclose()

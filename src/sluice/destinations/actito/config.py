@@ -25,8 +25,12 @@ class ActitoConfig(DestinationConfig):
     base_url: str = Field(
         default="https://api.actito.com", pattern=r"^https?://", description="Override (local emulator)."
     )
-    requests_per_second: float = Field(
-        default=10, gt=0, le=50, description="Pace of the one-by-one profile calls (not published by Actito)."
+    requests_per_minute: float = Field(
+        default=100,
+        gt=0,
+        le=10_000,
+        description="Pace of calls: Actito allows 100 calls per minute per licence (more with extension "
+        "packs); calls beyond it are slowed down, not refused.",
     )
 
 

@@ -98,8 +98,8 @@ class ActitoConnector(Connector):
         target_kinds=frozenset({PROFILES, SEGMENTATION, SUBSCRIPTION}),
         identifiers=frozenset({IdentifierKind.EMAIL, IdentifierKind.EXTERNAL_ID}),
         batch_size=1,  # the one-by-one profile API takes one profile per call
-        concurrency=4,
-        rate_limit=RateLimit(10, 1.0),
+        concurrency=4,  # Actito refuses a 6th concurrent request per licence with 429
+        rate_limit=RateLimit(100 / 60, 1.0),  # 100 calls per minute, evenly
         can_create_targets=False,
         can_read_members=False,
         read_members_note="Actito exports the profiles of a segmentation only as asynchronous file exports.",
@@ -120,7 +120,7 @@ class ActitoConnector(Connector):
 
     @classmethod
     def rate_limit_for(cls, config: ActitoConfig) -> RateLimit:
-        return RateLimit(config.requests_per_second, 1.0)
+        return RateLimit(config.requests_per_minute / 60, 1.0)
 
     @property
     def _table_path(self) -> str:

@@ -10,11 +10,14 @@
   ``value``; null clears an optional attribute), ``subscriptions`` and ``segmentations``; a
   profile is found by any unique attribute it carries; mandatory attributes, value types and unknown
   attributes / subscriptions / segmentations are refused with 400.
+- At most 5 concurrent requests per licence (429 beyond) and 100 calls per minute: calls beyond
+  are slowed down (``throttled`` counts them), not refused.
 - 429 and 500 with an RFC 7807-like body (assumption).
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
 import uuid
@@ -32,6 +35,8 @@ API_KEY = "emulator-actito-api-key"
 ENTITY = "Sluice"
 TABLE = "Customers"
 TOKEN_SECONDS = 900.0
+CALLS_PER_MINUTE = 100
+THROTTLE_SECONDS = 0.05
 #: attribute name → (value type, unique, mandatory)
 ATTRIBUTES: dict[str, tuple[str, bool, bool]] = {
     "profileId": ("INTEGER", True, True),
@@ -71,6 +76,7 @@ class ActitoEmulator(Emulator):
     name = "actito"
     identifier_kind = IdentifierKind.EMAIL
     batch_limit = 1
+    max_concurrent = 5  # per licence; the 6th concurrent request is refused with 429
     unknown_contact_message = NOT_FOUND
     upsert_specs = (
         TargetSpec(kind="profiles", identifier_kind=IdentifierKind.EMAIL),
@@ -84,6 +90,10 @@ class ActitoEmulator(Emulator):
         self.subscriptions: list[str] = ["Newsletter", "Promotions"]
         self.segmentations: list[tuple[str, str]] = [("Sluice", "Sluice conformance"), ("Loyalty", "Gold")]
         self._ids = itertools.count(1)
+        self._minute = -1
+        self._calls_this_minute = 0
+        #: calls served late because the licence exceeded its calls per minute
+        self.throttled = 0
         super().__init__(**kwargs)
 
     def rate_limited(self) -> Response:
@@ -93,6 +103,13 @@ class ActitoEmulator(Emulator):
         return problem(500, "Internal Server Error", "An unexpected error occurred")
 
     async def gate(self, request: Request) -> Response | None:
+        minute = int(self.clock() // 60)
+        if minute != self._minute:
+            self._minute, self._calls_this_minute = minute, 0
+        self._calls_this_minute += 1
+        if self._calls_this_minute > CALLS_PER_MINUTE:
+            self.throttled += 1
+            await asyncio.sleep(THROTTLE_SECONDS)  # Actito slows the call down instead of refusing it
         if local_path(request) == "/auth/token":
             return None
         token = request.headers.get("authorization", "").removeprefix("Bearer ")
@@ -271,6 +288,7 @@ class ActitoEmulator(Emulator):
     def state(self) -> dict[str, Any]:
         return {
             "profiles": len(self.profiles),
+            "throttled_calls": self.throttled,
             "segmentations": {
                 n: sum(1 for p in self.profiles if (c, n) in p.segmentations) for c, n in self.segmentations
             },
