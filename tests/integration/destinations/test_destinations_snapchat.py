@@ -16,6 +16,7 @@ import pytest
 from sluice.destinations.errors import ConfigError
 from sluice.destinations.hashing import SNAPCHAT, PiiField, hash_value, sha256_hex
 from sluice.destinations.sdk import IdentifierKind, OpKind, OutcomeStatus
+from sluice.destinations.snapchat.emulator import SnapchatEmulator
 from sluice.destinations.testing import DestinationConformance
 from sluice.destinations.testing.harness import EMULATOR_URL, Harness
 from sluice.destinations.testing.pii import scan
@@ -88,6 +89,7 @@ async def test_the_emulator_refuses_unhashed_pii_oversized_batches_and_bad_token
     connector = harness.connect()
     target = await harness.target(connector)
     await connector.aclose()
+    assert isinstance(harness.emulator, SnapchatEmulator)
     token = next(iter(harness.emulator.oauth.access_tokens))  # the one the connector was given
     headers = {"Authorization": f"Bearer {token}"}
     path = f"/v1/segments/{target.id}/users"

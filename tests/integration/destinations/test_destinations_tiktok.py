@@ -23,7 +23,7 @@ from sluice.destinations.sdk import IdentifierKind, Op, OpKind, OutcomeStatus, T
 from sluice.destinations.testing import DestinationConformance
 from sluice.destinations.testing.harness import EMULATOR_URL, Harness
 from sluice.destinations.testing.pii import multipart_fields, scan
-from sluice.destinations.tiktok.emulator import ACCESS_TOKEN, ADVERTISER_ID
+from sluice.destinations.tiktok.emulator import ACCESS_TOKEN, ADVERTISER_ID, TikTokEmulator
 
 
 class TestTikTokConformanceSendsNoRawPii(DestinationConformance):
@@ -95,6 +95,7 @@ async def test_phone_audiences_hash_e164_with_the_plus() -> None:
 @pytest.mark.anyio
 async def test_the_thousand_member_floor_rejects_the_batch_once_with_tiktoks_words() -> None:
     harness = Harness.of("tiktok")
+    assert isinstance(harness.emulator, TikTokEmulator)
     harness.emulator.min_audience_size = 1000
     connector = harness.connect()
     target = await harness.target(connector)
