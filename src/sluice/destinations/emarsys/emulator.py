@@ -58,6 +58,7 @@ FIELDS: dict[str, dict[str, Any]] = {
 }
 #: the mapped field names the conformance suite writes, and the field ids that hold them
 MAPPED = {"first_name": "1", "loyalty_tier": LOYALTY_TIER}
+INDEXED = (EMAIL, CUSTOMER_ID)
 TABLES = {(CONNECTION, "purchases"): ("external_id", {"external_id", "product", "amount"})}
 
 
@@ -92,6 +93,8 @@ class EmarsysEmulator(Emulator):
     def __init__(self, *, limit_per_minute: int = LIMIT_PER_MINUTE, **kwargs: Any) -> None:
         self.secret = SECRET
         self.contacts: dict[int, dict[str, Any]] = {}
+        #: key field → normalised value → contact id (the fields contacts are looked up by)
+        self.index: dict[str, dict[str, int]] = {field_id: {} for field_id in INDEXED}
         self.lists: dict[int, ContactList] = {}
         self.tables: dict[tuple[str, str], dict[str, dict[str, Any]]] = {key: {} for key in TABLES}
         self.limit_per_minute = limit_per_minute
@@ -165,17 +168,38 @@ class EmarsysEmulator(Emulator):
 
     # -- contacts ------------------------------------------------------------------------------
 
+    @staticmethod
+    def _normal(key_id: str, value: Any) -> str:
+        return str(value).strip().lower() if key_id == EMAIL else str(value)
+
     def find(self, key_id: str, value: Any) -> int | None:
-        wanted = str(value).lower() if key_id == EMAIL else str(value)
+        """The contact whose field ``key_id`` holds ``value`` (emails whatever their case)."""
+        wanted = self._normal(key_id, value)
+        if key_id in INDEXED:
+            return self.index[key_id].get(wanted)
         for contact_id, contact in self.contacts.items():
             stored = contact.get(key_id)
-            if stored is not None and (str(stored).lower() if key_id == EMAIL else str(stored)) == wanted:
+            if stored is not None and self._normal(key_id, stored) == wanted:
                 return contact_id
         return None
 
+    def _set(self, contact_id: int, field_id: str, value: Any) -> None:
+        """Write (or, for null/empty, clear) one field, keeping the key-field indexes in step."""
+        contact = self.contacts[contact_id]
+        if field_id in INDEXED and field_id in contact:
+            self.index[field_id].pop(self._normal(field_id, contact[field_id]), None)
+        if value in (None, ""):
+            contact.pop(field_id, None)
+            return
+        contact[field_id] = value
+        if field_id in INDEXED:
+            self.index[field_id][self._normal(field_id, value)] = contact_id
+
     def _new_contact(self, values: dict[str, Any]) -> int:
         contact_id = next(self._ids)
-        self.contacts[contact_id] = {k: v for k, v in values.items() if v not in (None, "")}
+        self.contacts[contact_id] = {}
+        for field_id, value in values.items():
+            self._set(contact_id, field_id, value)
         return contact_id
 
     def _invalid_field(self, values: dict[str, Any]) -> tuple[str, str] | None:
@@ -322,12 +346,8 @@ class EmarsysEmulator(Emulator):
                 if contact_id is None:
                     contact_id = self._new_contact(contact)
                 else:
-                    stored = self.contacts[contact_id]
                     for field_id, new in contact.items():
-                        if new in (None, ""):
-                            stored.pop(field_id, None)
-                        else:
-                            stored[field_id] = new
+                        self._set(contact_id, field_id, new)
                 ids.append(contact_id)
             return reply({"ids": ids, "errors": errors} if errors else {"ids": ids})
 
@@ -400,13 +420,10 @@ class EmarsysEmulator(Emulator):
     # -- conformance hooks ---------------------------------------------------------------------
 
     def seed_contacts(self, identifiers: Iterable[str]) -> None:
-        known = {str(c.get(EMAIL, "")).lower() for c in self.contacts.values()}
-        known |= {str(c.get(CUSTOMER_ID)) for c in self.contacts.values() if c.get(CUSTOMER_ID)}
         for identifier in identifiers:
-            key = identifier.lower() if "@" in identifier else identifier
-            if key not in known:  # one pass over the account, not a scan per contact (demo: 100k)
-                known.add(key)
-                self._new_contact({EMAIL: identifier} if "@" in identifier else {CUSTOMER_ID: identifier})
+            key_id = EMAIL if "@" in identifier else CUSTOMER_ID
+            if self.find(key_id, identifier) is None:
+                self._new_contact({key_id: identifier})
 
     def connector_config(self, base_url: str, *, valid: bool = True) -> dict[str, Any]:
         return {
