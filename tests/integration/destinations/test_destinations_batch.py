@@ -190,3 +190,26 @@ def test_a_config_needs_a_project_key_or_an_app_key() -> None:
 
     with pytest.raises(ValidationError, match="project key"):
         BatchConfig.model_validate({"rest_api_key": "k"})
+
+
+async def test_profile_updates_stay_within_300_per_second_with_bursts_of_1000() -> None:
+    harness, emulator, connector = batch()
+    target = await connector.ensure_target(spec("profiles"))
+    started = harness.clock()
+    ops = [Op(OpKind.UPSERT, f"k{n}", f"ext-{n}", {"tier": "gold"}) for n in range(2400)]
+    outcomes = await send(connector, target, ops)
+    assert {o.status for o in outcomes} == {OutcomeStatus.DELIVERED}
+    assert [r.status for r in emulator.requests].count(429) == 0, "paced, never refused"
+    assert harness.clock() - started >= (2400 - 1000) / 300, "1,000 at once, then 300 a second"
+    await connector.aclose()
+
+
+async def test_a_spent_update_budget_is_a_429_that_is_waited_out() -> None:
+    _, emulator, connector = batch()
+    target = await connector.ensure_target(spec("profiles"))
+    emulator._bucket = 0.0  # another integration of the project spent the budget
+    ops = [Op(OpKind.UPSERT, f"k{n}", f"ext-{n}", {"tier": "gold"}) for n in range(150)]
+    assert {o.status for o in await send(connector, target, ops)} == {OutcomeStatus.DELIVERED}
+    assert [r.status for r in emulator.requests][:1] == [429]
+    assert emulator.profiles["ext-149"].attributes == {"tier": "gold"}
+    await connector.aclose()

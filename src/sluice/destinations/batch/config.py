@@ -32,11 +32,12 @@ class BatchConfig(DestinationConfig):
     base_url: str = Field(
         default="https://api.batch.com", pattern=r"^https?://", description="Override (local emulator)."
     )
-    requests_per_second: float = Field(
-        default=50,
+    updates_per_second: float = Field(
+        default=300,
         gt=0,
-        le=1000,
-        description="Pace of calls (Batch publishes no per-second cap for /profiles/update).",
+        le=10_000,
+        description="Profile updates per second /profiles/update allows (Batch: 300, bursts up to 1,000; "
+        "one update per custom id in a call).",
     )
 
     @model_validator(mode="after")

@@ -11,7 +11,9 @@
 - Custom Data API ``POST /1.0/{app API key}/data/users``: ``X-Authorization: <REST key>``, at most
   10,000 users ``{"id", "update": {"overwrite", "values": {"u.<name>": value}}}``, answers 202
   ``{"token"}``; a bad value refuses the whole request with 400.
-- 429 ``{"code": "TOO_MANY_REQUESTS"}`` without ``Retry-After``; 500 ``{"code": "SERVER_ERROR"}``.
+- ``/profiles/update`` rate: a token bucket of 300 updates per second with peaks up to 1,000, one
+  update per distinct custom id of a call; 429 ``{"code": "TOO_MANY_REQUESTS"}`` without
+  ``Retry-After`` when spent; 500 ``{"code": "SERVER_ERROR"}``.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ REST_KEY = "emulator-batch-rest-key"
 PROJECT_KEY = "project_emulator0000000000000000000"
 APP_KEY = "EMULATORLIVEAPPKEY000000000000"
 OPERATIONS_LIMIT = 200
+UPDATES_PER_SECOND = 300.0
+BURST_UPDATES = 1000.0
 CUSTOM_DATA_LIMIT = 10_000
 PROFILE_STRING_MAX = 300
 INSTALL_STRING_MAX = 64
@@ -104,12 +108,24 @@ class BatchEmulator(Emulator):
         self.profiles: dict[str, BatchProfile] = {}
         self.installs: dict[str, dict[str, Any]] = {}
         super().__init__(**kwargs)
+        self._bucket = BURST_UPDATES
+        self._bucket_at = self.clock()
 
     def rate_limited(self) -> Response:
         return error(429, "TOO_MANY_REQUESTS", "Too many requests, please retry in a few seconds")
 
     def server_error(self) -> Response:
         return error(500, "SERVER_ERROR", "Internal server error")
+
+    def _take(self, updates: int) -> bool:
+        """Token bucket of /profiles/update, counted in updates (distinct custom ids of a call)."""
+        now = self.clock()
+        self._bucket = min(BURST_UPDATES, self._bucket + (now - self._bucket_at) * UPDATES_PER_SECOND)
+        self._bucket_at = now
+        if updates > self._bucket:
+            return False
+        self._bucket -= updates
+        return True
 
     # -- validation ------------------------------------------------------------------------------
 
@@ -183,7 +199,7 @@ class BatchEmulator(Emulator):
 
     def add_routes(self, app: FastAPI) -> None:
         @app.post("/{version}/profiles/update")
-        async def profiles_update(version: str, request: Request) -> JSONResponse:
+        async def profiles_update(version: str, request: Request) -> Response:
             if not re.fullmatch(r"2\.\d+", version):
                 return error(404, "ROUTE_NOT_FOUND", f"Unknown API version {version}")
             if request.headers.get("authorization") != f"Bearer {self.rest_key}":
@@ -202,6 +218,13 @@ class BatchEmulator(Emulator):
                     "TOO_MANY_OPERATIONS",
                     f"You can specify at most {OPERATIONS_LIMIT} operations per call",
                 )
+            custom_ids = {
+                str(op["identifiers"].get("custom_id"))
+                for op in body
+                if isinstance(op, dict) and isinstance(op.get("identifiers"), dict)
+            }
+            if not self._take(len(custom_ids)):
+                return self.rate_limited()
             errors = []
             for index, operation in enumerate(body):
                 try:
