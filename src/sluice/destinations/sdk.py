@@ -52,6 +52,7 @@ __all__ = [
     "OutcomeStatus",
     "RateLimit",
     "RateLimited",
+    "ReplaceBatch",
     "RowRejected",
     "Service",
     "Target",
@@ -236,6 +237,18 @@ class StandardField:
 
     def as_dict(self) -> dict[str, str]:
         return {"name": self.name, "meaning": self.meaning, "description": self.description}
+
+
+@dataclass(frozen=True)
+class ReplaceBatch:
+    """One request of a full refresh by replacement (:meth:`Connector.replace_members`): batches of
+    one session are numbered from 1; the vendor swaps the target's members when ``last`` arrives."""
+
+    session_id: int
+    seq: int
+    last: bool
+    #: adds planned for the whole refresh (the vendor's hint for processing)
+    estimated_total: int
 
 
 @dataclass(frozen=True)
@@ -425,6 +438,13 @@ class Connector(ABC):
         for start in range(0, len(ops), self.capabilities.batch_size):
             await self.apply(target, ops[start : start + self.capabilities.batch_size])
         return target
+
+    async def replace_members(self, target: Target, ops: Sequence[Op], batch: ReplaceBatch) -> list[Outcome]:
+        """Full refresh by replacement, for vendors that swap a target's whole membership: ``ops``
+        (adds, at most ``batch_size``) are one part of the new membership; people not sent by the
+        time ``batch.last`` is taken are removed by the vendor. Overriding this makes full refresh
+        use it (see :class:`sluice.sync.load.Replacement`); raise like :meth:`apply`."""
+        raise NotImplementedError(f"{self.title} cannot replace a target's members")
 
     def invalid_reason(self, op: Op, kind: IdentifierKind) -> str | None:
         """Why ``op``'s identifier must not be sent (checked before any request), or None."""

@@ -22,7 +22,7 @@ from sluice.sync import crashpoints
 from sluice.sync.audience import IDENTIFIER, KEY, AudienceSpec
 from sluice.sync.diff import HASH_ALGORITHM, DiffCounts
 from sluice.sync.diff_session import DiffSession
-from sluice.sync.plan import OP, RemovalBehaviour, Service
+from sluice.sync.plan import OP, PlanCounts, RemovalBehaviour, Service
 from sluice.sync.report import RunReport
 from sluice.sync.snapshot import SnapshotStore
 from sluice.sync.validate import REASON
@@ -45,6 +45,7 @@ OUTCOME_SCHEMA = pa.schema(
 Deliver = Callable[[list[dict[str, Any]]], Awaitable[list[dict[str, Any]]]]
 # Called with the stage name between stages and batches; returns True when the run must stop.
 Checkpoint = Callable[[str], bool]
+FinishLoad = Callable[[], Awaitable[list[dict[str, Any]]]]
 
 
 @dataclass(frozen=True)
@@ -107,8 +108,14 @@ async def run_pipeline(
     remote_members: pa.Table | None = None,
     memory_limit: str | None = None,
     in_warehouse: WarehouseDiff | None = None,
+    on_planned: Callable[[PlanCounts], None] | None = None,
+    finish_load: FinishLoad | None = None,
 ) -> PipelineResult:
     """Run every stage of one sync; see the module docstring.
+
+    ``on_planned`` learns the plan's counts before the load; ``finish_load`` runs after the last
+    batch (not after a cancellation) and returns the outcomes of ops a destination held back (the
+    last batch of a full refresh by replacement, :class:`sluice.sync.load.Replacement`).
 
     With ``in_warehouse``, validation and diff run in the source's bookkeeping schema and only the
     rows that changed come to the local session (``audience`` is then not read).
@@ -170,6 +177,8 @@ async def run_pipeline(
         if checkpoint("load"):
             return _cancelled(result, watch)
         watch.start("load")
+        if on_planned is not None:
+            on_planned(plan)
         for batch in session.planned_batches(inputs.batch_rows):
             outcomes = await deliver(batch.to_pylist())
             session.record_outcomes(pa.Table.from_pylist(outcomes, schema=OUTCOME_SCHEMA))
@@ -177,6 +186,8 @@ async def run_pipeline(
             if checkpoint("load"):
                 result.cancelled = True
                 break
+        if finish_load is not None and not result.cancelled:
+            session.record_outcomes(pa.Table.from_pylist(await finish_load(), schema=OUTCOME_SCHEMA))
         crashpoints.reached("delivered")
         by_status = session.outcome_counts()
         report.counts.delivered = by_status.get("delivered", 0)

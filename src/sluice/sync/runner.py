@@ -215,6 +215,8 @@ async def _pipeline(
                 remote_members=remote_members,
                 memory_limit=settings.run_memory_limit,
                 in_warehouse=in_warehouse,
+                on_planned=delivery.planned,
+                finish_load=delivery.finish,
             )
     finally:
         if in_warehouse is not None:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from sluice.core.settings import Settings
@@ -108,3 +109,46 @@ def test_a_run_creates_the_audience_and_sends_only_hashes(
     again = run_once(database, settings, activation_id)
     assert again.state == "succeeded", again.error
     assert again.counts.get("delivered", 0) == 0, "an unchanged audience sends nothing"
+
+
+def test_a_full_refresh_replaces_the_audience_so_leavers_are_removed(
+    meta_run: tuple[Database, Settings, BackgroundEmulators, str, Path],
+) -> None:
+    database, settings, emulators, activation_id, warehouse = meta_run
+    assert run_once(database, settings, activation_id).state == "succeeded"
+    emulator = emulators.emulators["meta"]
+    assert isinstance(emulator, MetaEmulator)
+    (audience,) = emulator.accounts["act_1234567890"].audiences.values()
+    before = set(audience.members)
+    # someone added at Meta by hand (unknown to Sluice), and a member who leaves the segment
+    stray = sha256_hex("added.by.hand@example.com")
+    audience.members.add(stray)
+    leaver = next(e for e in demo_contacts(warehouse) if sha256_hex(e.strip().lower()) in before)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("UPDATE users SET email_consent = false WHERE email = ?", [leaver])
+    left = sha256_hex(leaver.strip().lower())
+    assert left in before
+
+    with database.session() as session:
+        activation = session.get(Activation, activation_id)
+        assert activation is not None
+        run_id = request_run(session, activation, RunRequest(full_refresh=True)).id
+    execute_run(database, settings, run_id, worker="test")
+    with database.session() as session:
+        run = session.get(Run, run_id)
+        assert run is not None
+        assert run.state == "succeeded", run.error
+
+    assert audience.members == before - {left}, "the stray and the leaver are gone, everyone else stays"
+    replaces = [r for r in emulator.requests if r.path.endswith("/usersreplace")]
+    assert replaces
+    assert replaces[-1].body["session"]["last_batch_flag"] is True
+    assert [r.body["session"]["batch_seq"] for r in replaces] == list(range(1, len(replaces) + 1))
+    assert {r.body["session"]["session_id"] for r in replaces} == {replaces[0].body["session"]["session_id"]}
+    assert replaces[0].body["session"]["estimated_num_total"] == len(before) - 1
+    assert emulator.replacements == 1
+    assert scan(emulator) == []
+
+    again = run_once(database, settings, activation_id)
+    assert again.state == "succeeded", again.error
+    assert again.counts.get("delivered", 0) == 0, "the snapshot matches the replaced audience"

@@ -35,6 +35,7 @@ from sluice.destinations.sdk import (
     OpKind,
     Outcome,
     OutcomeStatus,
+    ReplaceBatch,
     Service,
     Target,
     TargetPage,
@@ -74,7 +75,7 @@ class MetaConnector(Connector):
         can_create_targets=True,
         can_read_members=False,
         read_members_note="Meta never returns the people in a custom audience (only approximate counts).",
-        full_refresh="resend every member; people who left are not removed (replace sessions not yet used)",
+        full_refresh="replace the audience's members in one usersreplace session: people who left are removed",
         rejects_unknown_contacts=False,
         unknown_contacts_note="Meta accepts every hashed identifier and matches it to people "
         "asynchronously (up to 24 h); it never reports who was not found.",
@@ -197,17 +198,18 @@ class MetaConnector(Connector):
             return str(exc)
         return None
 
-    async def apply(self, target: Target, ops: Sequence[Op]) -> list[Outcome]:
-        if ops[0].kind not in (OpKind.ADD, OpKind.REMOVE):
-            return [
-                Outcome.of(op, OutcomeStatus.REJECTED, f"Meta custom audiences do not support {op.kind}")
-                for op in ops
-            ]
+    def _payload(self, target: Target, ops: Sequence[Op]) -> dict[str, Any]:
         kind = target.identifier_kind
         hashes = list(dict.fromkeys(self.hashed(op.identifier, kind) for op in ops))
-        payload = {"schema": SCHEMAS[kind], "data": hashes}
-        method = "POST" if ops[0].kind is OpKind.ADD else "DELETE"
-        response = await self._call(method, f"/{target.id}/users", json={"payload": payload})
+        return {"schema": SCHEMAS[kind], "data": hashes}
+
+    async def _write(
+        self, method: str, target: Target, path: str, ops: Sequence[Op], body: dict[str, Any]
+    ) -> list[Outcome]:
+        """Send a ``payload`` of ``ops`` to an audience edge; an outcome per op."""
+        response = await self._call(
+            method, f"/{target.id}/{path}", json={"payload": self._payload(target, ops), **body}
+        )
         if not response.is_success:
             error = graph_error(response)
             if error.get("code") == 100 and error.get("error_subcode") == 33:
@@ -215,7 +217,25 @@ class MetaConnector(Connector):
                     f"Meta custom audience {target.id} no longer exists: {describe(error, 400)}"
                 )
             raise RowRejected(describe(error, response.status_code))
-        body = response.json()
-        invalid = int(body.get("num_invalid_entries") or 0)
+        invalid = int(response.json().get("num_invalid_entries") or 0)
         note = f"Meta counted {invalid} invalid entries in this batch" if invalid else ""
         return [Outcome.of(op, OutcomeStatus.DELIVERED, note) for op in ops]
+
+    async def apply(self, target: Target, ops: Sequence[Op]) -> list[Outcome]:
+        if ops[0].kind not in (OpKind.ADD, OpKind.REMOVE):
+            return [
+                Outcome.of(op, OutcomeStatus.REJECTED, f"Meta custom audiences do not support {op.kind}")
+                for op in ops
+            ]
+        return await self._write("POST" if ops[0].kind is OpKind.ADD else "DELETE", target, "users", ops, {})
+
+    async def replace_members(self, target: Target, ops: Sequence[Op], batch: ReplaceBatch) -> list[Outcome]:
+        """Full refresh: ``POST /{audience_id}/usersreplace`` in one session; Meta swaps the
+        audience's members for everyone sent once the batch with ``last_batch_flag`` arrives."""
+        session = {
+            "session_id": batch.session_id,
+            "batch_seq": batch.seq,
+            "last_batch_flag": batch.last,
+            "estimated_num_total": batch.estimated_total,
+        }
+        return await self._write("POST", target, "usersreplace", ops, {"session": session})

@@ -6,12 +6,16 @@ error_subcode, fbtrace_id}}``, cursor paging (``paging.cursors.after`` + ``pagin
 audiences created with ``subtype=CUSTOM`` and a required ``customer_file_source``, and
 ``POST``/``DELETE /{audience_id}/users`` with ``payload={schema, data}``: at most 10,000 rows, and
 **every value of a hashed schema must be a SHA-256 hex digest** — unhashed PII is refused and
-recorded as a limit violation. Membership is stored as the hashes Meta would hold; the emulator
+recorded as a limit violation. ``POST /{audience_id}/usersreplace`` with ``session={session_id,
+batch_seq, last_batch_flag, estimated_num_total}``: batches from ``batch_seq`` 1 collect the new
+members, the last one replaces the audience's members (a session whose first batch was never seen
+is refused with code 2650). Membership is stored as the hashes Meta would hold; the emulator
 knows which demo contact a hash stands for only because the suite seeded it.
 
 Stated assumptions (not confirmed against a live account): the exact wording of the refusals for
 oversized and unhashed payloads, and the HTTP status of throttling errors (429 here, with code
-80003 and an ``X-Business-Use-Case-Usage`` header).
+80003 and an ``X-Business-Use-Case-Usage`` header); that an audience keeps its members until a
+replace session's last batch arrives (an unfinished session changes nothing).
 """
 
 from __future__ import annotations
@@ -102,6 +106,9 @@ class MetaEmulator(GraphEmulator):
         self.accounts = {ACCOUNT_ID: Account(ACCOUNT_ID, "Sluice demo ad account")}
         self.known: dict[str, str] = {}  # hash → identifier the suite seeded
         self.unhashed_refusals = 0
+        #: open usersreplace sessions: (audience id, session id) → hashes collected so far
+        self.replace_sessions: dict[tuple[str, int], set[str]] = {}
+        self.replacements = 0
         self._ids = itertools.count(23850000000000001)
         super().__init__(**kwargs)
 
@@ -188,6 +195,10 @@ class MetaEmulator(GraphEmulator):
         async def add_users(version: str, audience_id: str, request: Request) -> dict[str, Any]:
             return await self._users(audience_id, request, adding=True)
 
+        @app.post("/{version}/{audience_id}/usersreplace")
+        async def replace_users(version: str, audience_id: str, request: Request) -> dict[str, Any]:
+            return await self._replace(audience_id, request)
+
         @app.delete("/{version}/{audience_id}/users")
         async def remove_users(version: str, audience_id: str, request: Request) -> dict[str, Any]:
             return await self._users(audience_id, request, adding=False)
@@ -205,10 +216,8 @@ class MetaEmulator(GraphEmulator):
                 account.audiences.pop(audience.id, None)
             return {"success": True}
 
-    async def _users(self, audience_id: str, request: Request, *, adding: bool) -> dict[str, Any]:
-        self.authorise(request)
-        audience = self._audience(audience_id, "post" if adding else "delete")
-        body = await self.json_body(request) or {}
+    def _hashes(self, body: dict[str, Any]) -> list[str]:
+        """The hashes a ``payload`` carries (first hashed key of each row), after Meta's checks."""
         payload = body.get("payload")
         if isinstance(payload, str):
             try:
@@ -246,19 +255,57 @@ class MetaEmulator(GraphEmulator):
                         error_user_msg=f"Values for {key} must be normalised and SHA-256 hashed.",
                     )
         first = next((i for i, k in enumerate(keys) if k in HASHED_KEYS), 0)
-        for row in rows:
-            value = str(row[first]).lower()
-            if adding:
-                audience.members.add(value)
-            else:
-                audience.members.discard(value)
+        return [str(row[first]).lower() for row in rows]
+
+    @staticmethod
+    def _answer(audience: Audience, session_id: str, received: int) -> dict[str, Any]:
         return {
             "audience_id": audience.id,
-            "session_id": str(uuid.uuid4().int)[:19],
-            "num_received": len(rows),
+            "session_id": session_id,
+            "num_received": received,
             "num_invalid_entries": 0,
             "invalid_entry_samples": {},
         }
+
+    async def _users(self, audience_id: str, request: Request, *, adding: bool) -> dict[str, Any]:
+        self.authorise(request)
+        audience = self._audience(audience_id, "post" if adding else "delete")
+        hashes = self._hashes(await self.json_body(request) or {})
+        if adding:
+            audience.members.update(hashes)
+        else:
+            audience.members.difference_update(hashes)
+        return self._answer(audience, str(uuid.uuid4().int)[:19], len(hashes))
+
+    async def _replace(self, audience_id: str, request: Request) -> dict[str, Any]:
+        """``usersreplace``: batches of one session collect the new members; the batch with
+        ``last_batch_flag`` swaps them in. Until then the audience keeps its members (assumption)."""
+        self.authorise(request)
+        audience = self._audience(audience_id, "post")
+        body = await self.json_body(request) or {}
+        session = body.get("session")
+        if not isinstance(session, dict) or not all(
+            isinstance(session.get(k), int) and not isinstance(session.get(k), bool)
+            for k in ("session_id", "batch_seq")
+        ):
+            raise GraphError(400, "(#100) session with session_id and batch_seq is required", 100)
+        hashes = self._hashes(body)
+        key = (audience.id, int(session["session_id"]))
+        if session["batch_seq"] == 1:
+            self.replace_sessions.setdefault(key, set())
+        elif key not in self.replace_sessions:
+            raise GraphError(
+                400,
+                "Failed to update the custom audience: the first batch_seq was not detected",
+                2650,
+                1870147,
+            )
+        collected = self.replace_sessions[key]
+        collected.update(hashes)
+        if session.get("last_batch_flag") is True:
+            audience.members = set(self.replace_sessions.pop(key))
+            self.replacements += 1
+        return self._answer(audience, str(key[1]), len(collected))
 
     def state(self) -> dict[str, Any]:
         return {
@@ -273,6 +320,8 @@ class MetaEmulator(GraphEmulator):
                 for account in self.accounts.values()
             ],
             "unhashed_refusals": self.unhashed_refusals,
+            "replacements": self.replacements,
+            "open_replace_sessions": len(self.replace_sessions),
         }
 
     # -- conformance hooks ---------------------------------------------------------------------
