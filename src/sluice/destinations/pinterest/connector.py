@@ -21,8 +21,15 @@ from typing import Any, ClassVar
 
 import httpx
 
+from sluice.destinations.adplatforms import (
+    EVENT_TIME_FIELD,
+    event_time_reason,
+    find_by_name,
+    refuse_unsupported,
+    unhashable_reason,
+)
 from sluice.destinations.errors import ConfigError, RowRejected
-from sluice.destinations.events import BadEventTime, event_time, stale_reason
+from sluice.destinations.events import event_time
 from sluice.destinations.hashing import PINTEREST, InvalidIdentifier, PiiField, hash_value, unmatchable_digest
 from sluice.destinations.oauth import ClientAuth, OAuthApp
 from sluice.destinations.pinterest.config import PinterestActivationDefaults, PinterestConfig
@@ -109,7 +116,6 @@ CUSTOM_DATA = frozenset(
 )
 
 
-EVENT_TIME_FIELD = "time"
 #: conversions older than this are not sent (Sluice's window; Pinterest publishes none, see README)
 EVENT_MAX_AGE = 7 * 86400.0
 #: Pinterest's OAuth server (refresh-token grant, client authenticated with HTTP Basic)
@@ -290,15 +296,9 @@ class PinterestConnector(Connector):
                     f"Pinterest customer list {spec.id} is not available: {pinterest_error(response)}"
                 )
             return await self._with_audience(spec.id, str(response.json().get("name", spec.name)))
-        cursor: str | None = None
-        while True:
-            page = await self.list_targets(CUSTOMER_LIST, cursor)
-            for target in page.items:
-                if target.name == spec.name:
-                    return await self._with_audience(target.id, target.name)
-            if page.next_cursor is None:
-                break
-            cursor = page.next_cursor
+        found = await find_by_name(self, CUSTOMER_LIST, spec.name)
+        if found is not None:
+            return await self._with_audience(found.id, found.name)
         if not spec.create_if_missing:
             raise ConfigError(f"Pinterest has no customer list named {spec.name!r}")
         list_type = LIST_TYPES.get(spec.identifier_kind, LIST_TYPES[IdentifierKind.EMAIL])[0]
@@ -320,37 +320,24 @@ class PinterestConnector(Connector):
         if op.kind is OpKind.EVENT:
             if kind not in USER_KEYS:
                 return f"Pinterest conversions do not match on {kind} identifiers"
-            try:
-                moment = event_time(op.fields.get(EVENT_TIME_FIELD))
-            except BadEventTime as exc:
-                return str(exc)
-            problem = stale_reason(moment, self.capabilities.event_max_age, self.http.clock(), "Pinterest")
+            problem = event_time_reason(op, self.capabilities.event_max_age, self.http.clock(), "Pinterest")
             if problem:
                 return problem
         elif kind not in LIST_TYPES:
             return f"Pinterest customer lists do not accept {kind} identifiers"
         if kind is IdentifierKind.HASHED:
             return super().invalid_reason(op, kind)
-        table = USER_KEYS if op.kind is OpKind.EVENT else LIST_TYPES
-        try:
-            self._hash(table[kind][1], op.identifier or "")
-        except InvalidIdentifier as exc:
-            return str(exc)
-        return None
+        field = (USER_KEYS if op.kind is OpKind.EVENT else LIST_TYPES)[kind][1]
+        return unhashable_reason(lambda value: self._hash(field, value), op.identifier)
 
     # -- delivery ----------------------------------------------------------------------------
 
     async def apply(self, target: Target, ops: Sequence[Op]) -> list[Outcome]:
-        kind = ops[0].kind
         allowed = {CUSTOMER_LIST: (OpKind.ADD, OpKind.REMOVE), CONVERSION_EVENT: (OpKind.EVENT,)}
-        if kind not in allowed.get(target.kind, ()):
-            return [
-                Outcome.of(
-                    op, OutcomeStatus.REJECTED, f"Pinterest {target.kind} targets do not support {op.kind}"
-                )
-                for op in ops
-            ]
-        if kind is OpKind.EVENT:
+        refused = refuse_unsupported(self, target, ops, allowed)
+        if refused is not None:
+            return refused
+        if ops[0].kind is OpKind.EVENT:
             return await self._send_events(target, ops)
         return await self._update_list(target, ops)
 

@@ -17,8 +17,9 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 
+from sluice.destinations.adplatforms import find_by_name, refuse_unsupported, unhashable_reason
 from sluice.destinations.errors import ConfigError, RowRejected
-from sluice.destinations.hashing import SNAPCHAT, InvalidIdentifier, PiiField, hash_value
+from sluice.destinations.hashing import SNAPCHAT, PiiField, hash_value
 from sluice.destinations.oauth import OAuthApp
 from sluice.destinations.sdk import (
     Capabilities,
@@ -166,15 +167,9 @@ class SnapchatConnector(Connector):
             if not segments:
                 raise ConfigError(f"Snapchat segment {spec.id} is not available: {snap_error(response)}")
             return self._target(segments[0]["segment"])
-        cursor: str | None = None
-        while True:
-            page = await self.list_targets(SEGMENT, cursor)
-            for target in page.items:
-                if target.name == spec.name:
-                    return target
-            if page.next_cursor is None:
-                break
-            cursor = page.next_cursor
+        found = await find_by_name(self, SEGMENT, spec.name)
+        if found is not None:
+            return found
         if not spec.create_if_missing:
             raise ConfigError(f"Snapchat has no segment named {spec.name!r}")
         account = self.config.ad_account_id
@@ -202,20 +197,12 @@ class SnapchatConnector(Connector):
         """Refuse what cannot be normalised by Snap's rules (checked before any request)."""
         if kind not in SCHEMAS or kind is IdentifierKind.HASHED:
             return super().invalid_reason(op, kind)
-        if not op.identifier or not op.identifier.strip():
-            return "identifier is empty"
-        try:
-            self.hashed(op.identifier, kind)
-        except InvalidIdentifier as exc:
-            return str(exc)
-        return None
+        return unhashable_reason(lambda value: self.hashed(value, kind), op.identifier)
 
     async def apply(self, target: Target, ops: Sequence[Op]) -> list[Outcome]:
-        if ops[0].kind not in (OpKind.ADD, OpKind.REMOVE):
-            return [
-                Outcome.of(op, OutcomeStatus.REJECTED, f"Snapchat segments do not support {op.kind}")
-                for op in ops
-            ]
+        refused = refuse_unsupported(self, target, ops, {SEGMENT: (OpKind.ADD, OpKind.REMOVE)})
+        if refused is not None:
+            return refused
         kind = target.identifier_kind
         hashes = list(dict.fromkeys(self.hashed(op.identifier, kind) for op in ops))
         users = [{"schema": [SCHEMAS[kind][0]], "data": [[h] for h in hashes]}]

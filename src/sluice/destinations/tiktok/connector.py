@@ -23,9 +23,16 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from sluice.destinations.adplatforms import (
+    EVENT_TIME_FIELD,
+    event_time_reason,
+    find_by_name,
+    refuse_unsupported,
+    unhashable_reason,
+)
 from sluice.destinations.errors import ConfigError, RateLimited, RowRejected, Transient
-from sluice.destinations.events import BadEventTime, event_time, stale_reason
-from sluice.destinations.hashing import TIKTOK, InvalidIdentifier, PiiField, hash_value, unmatchable_digest
+from sluice.destinations.events import event_time
+from sluice.destinations.hashing import TIKTOK, PiiField, hash_value, unmatchable_digest
 from sluice.destinations.sdk import (
     Capabilities,
     Connector,
@@ -46,7 +53,6 @@ EVENT = "event"
 BATCH_LIMIT = 1_000  # events per /event/track/ request; also rows per uploaded audience file
 PAGE = 100  # /dmp/custom_audience/list/ page_size maximum
 MIN_AUDIENCE = 1_000
-EVENT_TIME_FIELD = "time"
 EVENT_MAX_AGE = 7 * 86400.0
 #: TikTok's standard events (custom event names are accepted too)
 STANDARD_EVENTS = (
@@ -213,15 +219,9 @@ class TikTokConnector(Connector):
             if not found:
                 raise ConfigError(f"TikTok custom audience {spec.id} is not available")
             return self._target(found)
-        cursor: str | None = None
-        while True:
-            page = await self.list_targets(CUSTOM_AUDIENCE, cursor)
-            for target in page.items:
-                if target.name == spec.name:
-                    return target
-            if page.next_cursor is None:
-                break
-            cursor = page.next_cursor
+        found = await find_by_name(self, CUSTOM_AUDIENCE, spec.name)
+        if found is not None:
+            return found
         if not spec.create_if_missing:
             raise ConfigError(f"TikTok has no custom audience named {spec.name!r}")
         calculate_type = CALCULATE_TYPES.get(spec.identifier_kind, CALCULATE_TYPES[IdentifierKind.EMAIL])[0]
@@ -251,34 +251,22 @@ class TikTokConnector(Connector):
         if kind not in table:
             return f"TikTok {'events' if op.kind is OpKind.EVENT else 'custom audiences'} do not take {kind} identifiers"
         if op.kind is OpKind.EVENT:
-            try:
-                moment = event_time(op.fields.get(EVENT_TIME_FIELD))
-            except BadEventTime as exc:
-                return str(exc)
-            problem = stale_reason(moment, self.capabilities.event_max_age, self.http.clock(), "TikTok")
+            problem = event_time_reason(op, self.capabilities.event_max_age, self.http.clock(), "TikTok")
             if problem:
                 return problem
         if kind is IdentifierKind.HASHED:
             return super().invalid_reason(op, kind)
-        try:
-            self._hash(table[kind][1], op.identifier or "")
-        except InvalidIdentifier as exc:
-            return str(exc)
-        return None
+        field = table[kind][1]
+        return unhashable_reason(lambda value: self._hash(field, value), op.identifier)
 
     # -- delivery ----------------------------------------------------------------------------
 
     async def apply(self, target: Target, ops: Sequence[Op]) -> list[Outcome]:
-        kind = ops[0].kind
         allowed = {CUSTOM_AUDIENCE: (OpKind.ADD, OpKind.REMOVE), EVENT: (OpKind.EVENT,)}
-        if kind not in allowed.get(target.kind, ()):
-            return [
-                Outcome.of(
-                    op, OutcomeStatus.REJECTED, f"TikTok {target.kind} targets do not support {op.kind}"
-                )
-                for op in ops
-            ]
-        if kind is OpKind.EVENT:
+        refused = refuse_unsupported(self, target, ops, allowed)
+        if refused is not None:
+            return refused
+        if ops[0].kind is OpKind.EVENT:
             return await self._track(target, ops)
         return await self._update_audience(target, ops)
 
