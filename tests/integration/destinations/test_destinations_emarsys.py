@@ -231,6 +231,12 @@ def test_the_api_lists_both_types_with_write_only_secrets_and_checks_them(
     assert types["emarsys"]["capabilities"]["services"] == ["membership", "upsert"]
     assert types["sfmc"]["secret_fields"] == ["client_secret"]
     assert types["sfmc"]["activation_defaults"]["target_kind"] == "data_extension"
+    assert types["sfmc"]["oauth"] == {
+        **types["sfmc"]["oauth"],
+        "grant": "client_credentials",
+        "connect": False,
+    }
+    assert types["emarsys"]["oauth"] is None
     emulated = httpx.get(f"{served}/emulators").json()
     for type_name, secret in (("emarsys", "secret"), ("sfmc", "client_secret")):
         config = dict(emulated[type_name]["config"])
