@@ -41,7 +41,7 @@ async def test_conversions_are_sent_as_documented_and_refused_rows_are_found_by_
         )
     )
     clicks = harness.contacts(range(4))
-    when = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+    when = datetime.fromtimestamp(harness.clock(), UTC).replace(microsecond=0) - timedelta(days=1)
     ops = [
         Op(
             OpKind.EVENT,

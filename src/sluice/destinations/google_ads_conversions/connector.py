@@ -32,10 +32,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sluice.destinations.errors import ConfigError
-from sluice.destinations.events import BadEventTime, event_time, stale_reason
+from sluice.destinations.events import event_time
 from sluice.destinations.google_ads.api import error_code, row_errors, row_message
 from sluice.destinations.google_ads.base import GoogleAdsBase, gaql_string
 from sluice.destinations.google_ads.identifiers import PII_FIELDS, unhashable_reason
+from sluice.destinations.google_ads.values import amount_reason, time_reason
 from sluice.destinations.google_ads_conversions.config import (
     GoogleAdsConversionsActivationDefaults,
     GoogleAdsConversionsConfig,
@@ -77,7 +78,6 @@ ALREADY_THERE = frozenset(
     }
 )
 CLICK_ID = re.compile(r"[A-Za-z0-9_-]{8,}")
-_CURRENCY = re.compile(r"[A-Z]{3}")
 _HASHED_KEYS = {PiiField.EMAIL: "hashedEmail", PiiField.PHONE: "hashedPhoneNumber"}
 
 
@@ -205,31 +205,25 @@ class GoogleAdsConversionsConnector(GoogleAdsBase):
             )
         return self._conversion_reason(op)
 
-    def _time_reason(self, op: Op, field: str, *, required: bool) -> str | None:
-        value = op.fields.get(field)
-        if value in (None, ""):
-            return f"{field} is missing" if required else None
-        try:
-            moment = event_time(value)
-        except BadEventTime as exc:
-            return f"{field}: {exc}"
-        return stale_reason(moment, CLICK_WINDOW, self.http.clock(), "Google Ads")
-
     def _conversion_reason(self, op: Op) -> str | None:
-        reason = self._time_reason(op, CONVERSION_TIME, required=True)
+        reason = time_reason(
+            op.fields, CONVERSION_TIME, now=self.http.clock(), max_age=CLICK_WINDOW, vendor="Google Ads"
+        )
         if reason:
             return reason
         click_type = str(op.fields.get(CLICK_ID_TYPE) or "gclid").lower()
         if click_type not in CLICK_IDS:
             return f"{CLICK_ID_TYPE} must be one of {', '.join(CLICK_IDS)}"
-        return self._value_reason(op, "value")
+        return amount_reason(op.fields, "value")
 
     def _adjustment_reason(self, op: Op, kind: IdentifierKind) -> str | None:
         adjustment = str(op.fields[ADJUSTMENT_TYPE]).upper()
         if adjustment not in ADJUSTMENT_TYPES:
             return f"{ADJUSTMENT_TYPE} must be one of {', '.join(sorted(ADJUSTMENT_TYPES))}"
         if kind is IdentifierKind.PLATFORM_ID:
-            reason = self._time_reason(op, CONVERSION_TIME, required=True)
+            reason = time_reason(
+                op.fields, CONVERSION_TIME, now=self.http.clock(), max_age=CLICK_WINDOW, vendor="Google Ads"
+            )
             if reason:
                 return reason
         elif kind is not IdentifierKind.EXTERNAL_ID and not op.fields.get("order_id"):
@@ -237,20 +231,7 @@ class GoogleAdsConversionsConnector(GoogleAdsBase):
         if adjustment == "RESTATEMENT":
             if op.fields.get("restated_value") in (None, ""):
                 return "a RESTATEMENT needs restated_value"
-            return self._value_reason(op, "restated_value")
-        return None
-
-    @staticmethod
-    def _value_reason(op: Op, field: str) -> str | None:
-        value = op.fields.get(field)
-        if value not in (None, ""):
-            try:
-                float(value)
-            except (TypeError, ValueError):
-                return f"{field} is not a number"
-        currency = op.fields.get("currency")
-        if currency not in (None, "") and not _CURRENCY.fullmatch(str(currency).upper()):
-            return "currency is not an ISO 4217 code"
+            return amount_reason(op.fields, "restated_value")
         return None
 
     # -- payloads ----------------------------------------------------------------------------

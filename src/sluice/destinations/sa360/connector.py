@@ -27,8 +27,9 @@ from typing import Any
 import httpx
 
 from sluice.destinations.errors import ConfigError, RowRejected
-from sluice.destinations.events import BadEventTime, event_time
+from sluice.destinations.events import event_time
 from sluice.destinations.google_ads.api import error_of, google_oauth_app, raise_for_error, rate_headers
+from sluice.destinations.google_ads.values import amount_reason, time_reason
 from sluice.destinations.http import RateHeaders
 from sluice.destinations.sa360.config import Sa360ActivationDefaults, Sa360Config
 from sluice.destinations.sdk import (
@@ -49,7 +50,6 @@ FLOODLIGHT_ACTIVITY = "floodlight_activity"
 BATCH_LIMIT = 200  # conversions per request Sluice sends (a refused request is split, so keep it small)
 SCOPE = "https://www.googleapis.com/auth/doubleclicksearch"
 CLICK_ID = re.compile(r"[A-Za-z0-9_-]{8,}")
-_CURRENCY = re.compile(r"[A-Z]{3}")
 ALREADY_THERE = "already exists"
 
 
@@ -119,23 +119,9 @@ class Sa360Connector(Connector):
             return reason
         if not CLICK_ID.fullmatch(op.identifier):
             return "not a click id (gclid or SA360 click id: URL-safe base64 text)"
-        if op.fields.get("conversion_time") in (None, ""):
-            return "conversion_time is missing"
-        try:
-            event_time(op.fields["conversion_time"])
-        except BadEventTime as exc:
-            return f"conversion_time: {exc}"
-        for name in ("value", "quantity"):
-            value = op.fields.get(name)
-            if value not in (None, ""):
-                try:
-                    float(value)
-                except (TypeError, ValueError):
-                    return f"{name} is not a number"
-        currency = op.fields.get("currency")
-        if currency not in (None, "") and not _CURRENCY.fullmatch(str(currency).upper()):
-            return "currency is not an ISO 4217 code"
-        return None
+        return time_reason(op.fields, "conversion_time", now=self.http.clock()) or amount_reason(
+            op.fields, "value", "quantity"
+        )
 
     # -- delivery ----------------------------------------------------------------------------
 
