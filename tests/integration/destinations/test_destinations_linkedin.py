@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
 from sluice.destinations.errors import ConfigError
 from sluice.destinations.hashing import sha256_hex
+from sluice.destinations.linkedin.config import LinkedInConfig
+from sluice.destinations.linkedin.connector import LinkedInConnector
 from sluice.destinations.linkedin.emulator import (
     ACCOUNT_ID,
     CLIENT_ID,
@@ -16,6 +19,7 @@ from sluice.destinations.linkedin.emulator import (
     TOKEN_PATH,
     LinkedInEmulator,
 )
+from sluice.destinations.oauth import exchange_code
 from sluice.destinations.sdk import IdentifierKind, OpKind, OutcomeStatus, TargetSpec
 from sluice.destinations.testing import DestinationConformance
 from sluice.destinations.testing.harness import EMULATOR_URL, Harness
@@ -194,4 +198,40 @@ async def test_audience_size_is_reported_and_a_vanished_segment_pauses() -> None
     del _emulator(harness).segments[int(target.id)]
     with pytest.raises(ConfigError, match="no longer exists"):
         await harness.send(connector, target, OpKind.ADD, harness.contacts(range(2)))
+    await connector.aclose()
+
+
+@pytest.mark.anyio
+async def test_connect_with_linkedin_issues_a_refresh_token_the_connector_uses() -> None:
+    """The authorization-code flow against the emulator: authorize, exchange the code, sync."""
+    harness = Harness.of("linkedin")
+    emulator = _emulator(harness)
+    config = LinkedInConfig.model_validate({**emulator.connector_config(EMULATOR_URL), "refresh_token": None})
+    app = LinkedInConnector.oauth_app
+    assert app is not None
+    resolved = app.resolved(config)
+    callback = "https://sluice.example/api/v1/destinations/oauth/callback"
+    transport = httpx.ASGITransport(app=emulator.app)
+    async with httpx.AsyncClient(transport=transport, base_url=EMULATOR_URL) as client:
+        consent = await client.get(resolved.authorize_url_for(CLIENT_ID, callback, state="s1"))
+        assert consent.status_code == 302
+        code = parse_qs(urlsplit(consent.headers["location"]).query)["code"][0]
+        tokens = await exchange_code(
+            resolved,
+            client,
+            client_id=CLIENT_ID,
+            client_secret=CLIENT_SECRET,
+            code=code,
+            redirect_uri=callback,
+        )
+    assert tokens.refresh_token
+    connector = LinkedInConnector.connect(
+        {
+            **config.model_dump(mode="json"),
+            "client_secret": CLIENT_SECRET,
+            "refresh_token": tokens.refresh_token,
+        },
+        http_client=httpx.AsyncClient(transport=httpx.ASGITransport(app=emulator.app)),
+    )
+    assert "Sluice demo ad account" in await connector.check()
     await connector.aclose()

@@ -106,7 +106,7 @@ class LinkedInEmulator(Emulator):
         super().__init__(**kwargs)
         self.oauth = OAuthServer(clock=self.clock, access_ttl=5_184_000.0, client_auth=ClientAuth.BODY)
         self.oauth.register_client(CLIENT_ID, CLIENT_SECRET)
-        self.oauth.add_routes(self.app, token_path=TOKEN_PATH)
+        self.oauth.add_routes(self.app, token_path=TOKEN_PATH, authorize_path="/oauth/v2/authorization")
 
     # -- vendor errors -----------------------------------------------------------------------
 

@@ -103,7 +103,7 @@ class MicrosoftAdsEmulator(Emulator):
         self.people = KnownPeople()
         self.unhashed_refusals = 0
         self._ids = itertools.count(830_001)  # short: 7+ digit runs look like phones to the PII scan
-        self.oauth.add_routes(self.app, token_path=TOKEN_PATH)
+        self.oauth.add_routes(self.app, token_path=TOKEN_PATH, authorize_path="/common/oauth2/v2.0/authorize")
 
     # -- vendor errors -----------------------------------------------------------------------
 

@@ -88,7 +88,7 @@ class RedditEmulator(Emulator):
         self.people = KnownPeople()
         self.unhashed_refusals = 0
         self._ids = (str(n) for n in itertools.count(520_001))
-        self.oauth.add_routes(self.app, token_path=TOKEN_PATH)
+        self.oauth.add_routes(self.app, token_path=TOKEN_PATH, authorize_path="/api/v1/authorize")
 
     # -- vendor errors -----------------------------------------------------------------------
 
