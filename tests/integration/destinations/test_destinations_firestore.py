@@ -154,3 +154,19 @@ async def test_firestore_write_lost_to_contention_fails_for_a_retry_and_the_rest
     assert {str(outcomes[i].status) for i in ("c-1", "c-3")} == {"delivered"}
     assert set(harness.emulator.records(customers)) == {"c-1", "c-3"}
     await connector.aclose()
+
+
+async def test_firestore_rows_naming_one_document_are_merged_into_one_write() -> None:
+    harness = Harness.of("firestore")
+    connector = harness.connect()
+    customers = await target(connector, CUSTOMERS)
+    ops = [
+        Op(OpKind.UPSERT, "1", "c-1", {"name": "Ann", "city": "Lyon"}),
+        Op(OpKind.UPSERT, "2", "c-2", {"name": "Bob"}),
+        Op(OpKind.UPSERT, "3", "c-1", {"name": "Anne", "city": None}),
+    ]
+    outcomes = await send(connector, customers, ops)
+    assert [str(o.status) for o in outcomes] == ["delivered"] * 3
+    assert len(harness.emulator.requests[-1].body["writes"]) == 2
+    assert harness.emulator.records(customers) == {"c-1": {"name": "Anne"}, "c-2": {"name": "Bob"}}
+    await connector.aclose()

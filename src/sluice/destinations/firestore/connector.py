@@ -202,23 +202,54 @@ class FirestoreConnector(Connector):
                 )
                 for op in ops
             ]
-        writes = [self._write(target, op) for op in ops]
+        writes, position = self._writes(target, ops)
         response = await self._call("POST", f"/{self.root}:batchWrite", json={"writes": writes})
         if response.status_code >= 400:
             raise RowRejected(firestore_message(response))
-        statuses = response.json().get("status") or [{}] * len(ops)
-        return [self._outcome(op, status) for op, status in zip(ops, statuses, strict=False)]
+        statuses = response.json().get("status") or [{}] * len(writes)
+        return [
+            self._outcome(op, statuses[at] if at < len(statuses) else {"code": 13, "message": "no status"})
+            for op, at in zip(ops, position, strict=True)
+        ]
 
-    def _write(self, target: Target, op: Op) -> dict[str, Any]:
-        name = self.document_name(target.id, self.document_id(target, op))
+    def _writes(self, target: Target, ops: Sequence[Op]) -> tuple[list[dict[str, Any]], list[int]]:
+        """One write per document (``batchWrite`` refuses two writes to one document): rows naming
+        the same document merge in order, later values winning. Returns the writes and, per op,
+        the index of the write that carries it."""
+        documents: dict[str, tuple[dict[str, Any], dict[str, None]] | None] = {}
+        position: list[int] = []
+        order: dict[str, int] = {}
+        for op in ops:
+            name = self.document_name(target.id, self.document_id(target, op))
+            change = self._change(op)
+            held = documents.get(name)
+            if change is not None and held is not None:
+                fields, mask = change
+                kept = {k: v for k, v in held[0].items() if k not in mask}
+                change = ({**kept, **fields}, {**held[1], **mask})
+            documents[name] = change  # a dict keeps a document at its first position
+            order.setdefault(name, len(order))
+            position.append(order[name])
+        writes = [
+            {"delete": name}
+            if change is None
+            else {
+                "update": {"name": name, "fields": encode_fields(change[0])},
+                "updateMask": {"fieldPaths": [field_path(str(field)) for field in change[1]]},
+            }
+            for name, change in documents.items()
+        ]
+        return writes, position
+
+    @staticmethod
+    def _change(op: Op) -> tuple[dict[str, Any], dict[str, None]] | None:
+        """The fields an op sets and the field names its mask covers (None: delete the document)."""
         if op.kind in (OpKind.DELETE, OpKind.REMOVE):
-            return {"delete": name}
+            return None
         if op.kind is OpKind.ADD:
-            fields: dict[str, Any] = {MEMBER_FIELD: op.identifier}
-        else:
-            fields = {} if op.kind is OpKind.CLEAR else {k: v for k, v in op.fields.items() if v is not None}
-        mask = [field_path(str(name)) for name in (op.fields if op.kind is not OpKind.ADD else fields)]
-        return {"update": {"name": name, "fields": encode_fields(fields)}, "updateMask": {"fieldPaths": mask}}
+            return {MEMBER_FIELD: op.identifier}, {MEMBER_FIELD: None}
+        fields = {} if op.kind is OpKind.CLEAR else {k: v for k, v in op.fields.items() if v is not None}
+        return fields, dict.fromkeys(op.fields)
 
     @staticmethod
     def _outcome(op: Op, status: dict[str, Any]) -> Outcome:

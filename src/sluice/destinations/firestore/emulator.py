@@ -247,6 +247,11 @@ class FirestoreEmulator(Emulator):
             if len(writes) > MAX_WRITES:
                 self.violation(f"{len(writes)} writes in one batchWrite")
                 raise FirestoreProblem(400, f"A maximum of {MAX_WRITES} writes are allowed per request.")
+            names = [str(w.get("delete") or (w.get("update") or {}).get("name")) for w in writes]
+            if len(set(names)) < len(names):
+                raise FirestoreProblem(
+                    400, "Cannot write to the same document more than once in one batchWrite request."
+                )
             statuses = [self._apply_write(root, write) for write in writes]
             now = dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
             return {"writeResults": [{"updateTime": now} for _ in writes], "status": statuses}
