@@ -87,6 +87,7 @@ class ActitoEmulator(Emulator):
         self.api_key = API_KEY
         self.tokens: dict[str, float] = {}
         self.profiles: list[ActitoProfile] = []
+        self.unique: dict[tuple[str, str], ActitoProfile] = {}  # (unique attribute, value) → profile
         self.subscriptions: list[str] = ["Newsletter", "Promotions"]
         self.segmentations: list[tuple[str, str]] = [("Sluice", "Sluice conformance"), ("Loyalty", "Gold")]
         self._ids = itertools.count(1)
@@ -119,13 +120,23 @@ class ActitoEmulator(Emulator):
 
     # -- profiles ------------------------------------------------------------------------------
 
+    @staticmethod
+    def _index_key(name: str, value: Any) -> tuple[str, str]:
+        return (name, str(value).lower() if name == "emailAddress" else str(value))
+
     def find(self, name: str, value: Any) -> ActitoProfile | None:
-        wanted = str(value).lower() if name == "emailAddress" else str(value)
-        for profile in self.profiles:
-            held = profile.attributes.get(name)
-            if held is not None and (str(held).lower() if name == "emailAddress" else str(held)) == wanted:
-                return profile
-        return None
+        """The profile whose unique attribute ``name`` holds ``value`` (e-mails in any case)."""
+        return self.unique.get(self._index_key(name, value))
+
+    def _set(self, profile: ActitoProfile, name: str, value: Any) -> None:
+        """Set (or, for None, remove) an attribute, keeping the unique-attribute index in step."""
+        held = profile.attributes.pop(name, None)
+        if ATTRIBUTES[name][1] and held is not None:
+            self.unique.pop(self._index_key(name, held), None)
+        if value is not None:
+            profile.attributes[name] = value
+            if ATTRIBUTES[name][1]:
+                self.unique[self._index_key(name, value)] = profile
 
     @staticmethod
     def _check(name: str, value: Any) -> Any:
@@ -187,12 +198,9 @@ class ActitoEmulator(Emulator):
             profile = ActitoProfile(next(self._ids))
             self.profiles.append(profile)
         for name, value in values.items():
-            if value is None:
-                if ATTRIBUTES[name][2]:
-                    raise Refused(f"Attribute '{name}' is mandatory")
-                profile.attributes.pop(name, None)
-            else:
-                profile.attributes[name] = value
+            if value is None and ATTRIBUTES[name][2]:
+                raise Refused(f"Attribute '{name}' is mandatory")
+            self._set(profile, name, value)
         profile.subscriptions.update(subscriptions)
         for segmentation, belongs in segmentations.items():
             (profile.segmentations.add if belongs else profile.segmentations.discard)(segmentation)
@@ -301,7 +309,9 @@ class ActitoEmulator(Emulator):
             name = "emailAddress" if "@" in identifier else "customerId"
             if self.find(name, identifier) is None:
                 number = next(self._ids)
-                self.profiles.append(ActitoProfile(number, {name: identifier}))
+                profile = ActitoProfile(number)
+                self.profiles.append(profile)
+                self._set(profile, name, identifier)
 
     def connector_config(self, base_url: str, *, valid: bool = True) -> dict[str, Any]:
         return {
