@@ -78,19 +78,27 @@ async def test_audiences_are_created_and_written_with_hashed_emails_and_username
     ]
     handles = TargetSpec("custom_audience", "Followers", identifier_kind=IdentifierKind.PLATFORM_ID)
     by_handle = await connector.ensure_target(handles)
-    outcomes = await harness.send(connector, by_handle, OpKind.ADD, ["@AdsAPI", "143567", "not a handle!"])
+    idfa = "4B61639E-47CC-4056-A16A-C8217E029462"
+    outcomes = await harness.send(
+        connector, by_handle, OpKind.ADD, ["@AdsAPI", "143567", idfa, "not a handle!"]
+    )
     assert [o.status for o in outcomes] == [
         OutcomeStatus.REJECTED,  # never sent
+        OutcomeStatus.DELIVERED,
         OutcomeStatus.DELIVERED,
         OutcomeStatus.DELIVERED,
     ]
     assert harness.emulator.requests[-1].body == [
         {"operation_type": "Update", "params": {"users": [{"twandle": [sha256_hex("adsapi")]}]}},
         {"operation_type": "Update", "params": {"users": [{"twitter_id": [sha256_hex("143567")]}]}},
+        {"operation_type": "Update", "params": {"users": [{"device_id": [sha256_hex(idfa.lower())]}]}},
     ]
     assert sha256_hex("adsapi") == "49e0be2aeccfb51a8dee4c945c8a70a9ac500cf6f5cb08112575f74db9b1470d"
     await harness.send(connector, by_handle, OpKind.REMOVE, ["adsapi"])
-    assert harness.emulator.members(by_handle) == {f"twitter_id:{sha256_hex('143567')}"}
+    assert harness.emulator.members(by_handle) == {
+        f"twitter_id:{sha256_hex('143567')}",
+        f"device_id:{sha256_hex(idfa.lower())}",
+    }
     assert _emulator(harness).signature_refusals == 0
     assert scan(harness.emulator) == []
     await connector.aclose()

@@ -45,6 +45,7 @@ BATCH_LIMIT = 2_500  # operations per users call (one operation per person)
 PAGE = 200
 USERNAME = re.compile(r"@?([A-Za-z0-9_]{1,15})")
 USER_ID = re.compile(r"[0-9]{1,20}")
+DEVICE_ID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
 
 
 def x_error(response: httpx.Response) -> str:
@@ -68,9 +69,11 @@ def user_key(identifier: str, kind: IdentifierKind) -> tuple[str, str]:
     text = identifier.strip()
     if USER_ID.fullmatch(text):
         return "twitter_id", hash_value(PiiField.EXTERNAL_ID, text, X_ADS)
+    if DEVICE_ID.fullmatch(text):  # IDFA / AdID: "lower-cased with dashes"
+        return "device_id", hash_value(PiiField.MOBILE_AD_ID, text, X_ADS)
     match = USERNAME.fullmatch(text)
     if match is None:
-        raise InvalidIdentifier("not an X username (up to 15 letters, digits or _) or user id")
+        raise InvalidIdentifier("not an X username (up to 15 letters, digits or _), user id or device id")
     return "twandle", hash_value(PiiField.EXTERNAL_ID, match.group(1).lower(), X_ADS)
 
 
