@@ -82,7 +82,8 @@ async def test_allmysms_upsert_replaces_the_fields_of_a_number_already_in_the_li
         await send(connector, sms_list, [Op(OpKind.UPSERT, "1", "+33612345678", {"FIRSTNAME": first})])
     assert harness.emulator.records(sms_list) == {"+33612345678": {"FIRSTNAME": "Anne"}}
     outcomes = await send(connector, sms_list, [Op(OpKind.UPSERT, "1", "+33612345678", {"SHOE": "38"})])
-    assert [o.message for o in outcomes] == ["104: field SHOE is not in the structure of list Winter sale"]
+    assert [o.message for o in outcomes] == ["not sent: SHOE not among the list fields (list_fields)"]
+    assert harness.emulator.records(sms_list) == {"+33612345678": {"FIRSTNAME": "Anne"}}, "never deleted"
     bad = harness.connect(valid=False)
     with pytest.raises(ConfigError, match="unknown login or apiKey"):
         await bad.check()

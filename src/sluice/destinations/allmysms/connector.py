@@ -161,6 +161,14 @@ class AllMySmsConnector(Connector):
 
     async def apply(self, target: Target, ops: Sequence[Op]) -> list[Outcome]:
         kind = ops[0].kind
+        if kind in (OpKind.UPSERT, OpKind.CLEAR):
+            # an upsert deletes before it re-adds: never delete a number whose fields the list cannot take
+            allowed = set(self.config.list_fields)
+            refused = [op for op in ops if set(op.fields) - allowed]
+            if refused:
+                sent = [op for op in ops if op not in refused]
+                outcomes = [self._unlisted_fields(op, allowed) for op in refused]
+                return outcomes + (await self.apply(target, sent) if sent else [])
         numbers = [self.msisdn(op.identifier) for op in ops]
         if kind in (OpKind.REMOVE, OpKind.DELETE):
             await self._write(target, "deleteData", [{"MOBILEPHONE": n} for n in numbers])
@@ -186,6 +194,13 @@ class AllMySmsConnector(Connector):
             else Outcome.of(op, OutcomeStatus.DELIVERED)
             for op, number in zip(ops, numbers, strict=True)
         ]
+
+    @staticmethod
+    def _unlisted_fields(op: Op, allowed: set[str]) -> Outcome:
+        fields = ", ".join(sorted(set(op.fields) - allowed))
+        return Outcome.of(
+            op, OutcomeStatus.REJECTED, f"not sent: {fields} not among the list fields (list_fields)"
+        )
 
     @staticmethod
     def _fields(op: Op) -> dict[str, Any]:
