@@ -20,7 +20,6 @@ conversions request answers 422 with the per-event list in ``details.events``, a
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import re
 from collections.abc import Iterable
@@ -35,6 +34,7 @@ from sluice.destinations.emulation import Emulator, ReceivedEvent
 from sluice.destinations.oauth_emulation import OAuthServer
 from sluice.destinations.pinterest.connector import EVENT_NAMES
 from sluice.destinations.sdk import IdentifierKind, Target, TargetSpec
+from sluice.destinations.seeded_people import SeededPeople, email_digest
 
 CLIENT_ID = "1484362"
 CLIENT_SECRET = "pinterest-emulator-client-secret"  # noqa: S105 - the local fake's OAuth client
@@ -50,11 +50,6 @@ HASHED_USER_KEYS = frozenset(
 UNKNOWN_CONTACT = "Pinterest does not report unmatched people"
 #: a conversion whose event_time is this far ahead of the server clock is refused (seconds)
 FUTURE_LIMIT = 24 * 3600
-
-
-def email_hash(email: str) -> str:
-    """SHA-256 of a trimmed, lowercased email (Pinterest's ``em`` normalisation)."""
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
 
 
 class PinterestError(Exception):
@@ -98,7 +93,7 @@ class PinterestEmulator(Emulator):
         self.refresh_token = self.oauth.issue_refresh_token(self.client_id, "ads:read,ads:write")
         self.lists: dict[str, CustomerList] = {}
         self.audiences: dict[str, Audience] = {}
-        self.known: dict[str, str] = {}  # hash → identifier of a "Pinterest user" the suite seeded
+        self.people = SeededPeople()  # the "Pinterest users"
         self.conversions: dict[tuple[str, str], dict[str, Any]] = {}  # (event_name, event_id) → event
         self.test_events = 0
         self.unhashed_refusals = 0
@@ -140,7 +135,7 @@ class PinterestEmulator(Emulator):
             raise PinterestError(400, 4196, f"Values in {where} must be normalised and SHA-256 hashed.")
 
     def _matched(self, customer_list: CustomerList) -> int:
-        return sum(1 for record in customer_list.records if record in self.known)
+        return self.people.count(customer_list.records)
 
     def _list_json(self, customer_list: CustomerList) -> dict[str, Any]:
         matched = self._matched(customer_list)
@@ -342,8 +337,7 @@ class PinterestEmulator(Emulator):
     # -- conformance hooks ---------------------------------------------------------------------
 
     def seed_contacts(self, identifiers: Iterable[str]) -> None:
-        for email in identifiers:
-            self.known[email_hash(email)] = email
+        self.people.add(identifiers)
 
     def connector_config(self, base_url: str, *, valid: bool = True) -> dict[str, Any]:
         return {
@@ -360,10 +354,10 @@ class PinterestEmulator(Emulator):
 
     def members(self, target: Target) -> set[str]:
         """Matched members (records of seeded people), as the ops carried them."""
-        return {self.known[r] for r in self._list(target.id).records if r in self.known}
+        return self.people.matched(self._list(target.id).records)
 
     def seed_members(self, target: Target, identifiers: Iterable[str]) -> None:
-        self._list(target.id).records.update(email_hash(e) for e in identifiers)
+        self._list(target.id).records.update(email_digest(e) for e in identifiers)
 
     def seed_targets(self, names: Iterable[str], spec: TargetSpec) -> None:
         for name in names:
@@ -383,7 +377,7 @@ class PinterestEmulator(Emulator):
         from their hashed email through the seeded contacts."""
         return [
             ReceivedEvent(
-                self.known.get(event["user_data"]["em"][0], event["user_data"]["em"][0]),
+                self.people.who(event["user_data"]["em"][0]),
                 datetime.fromtimestamp(event["event_time"], UTC),
                 str(event["event_id"]),
             )

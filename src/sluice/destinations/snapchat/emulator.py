@@ -16,7 +16,6 @@ refusals, the 429 body and its ``Retry-After`` header, and that the count is exa
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import re
 import uuid
@@ -30,6 +29,7 @@ from fastapi.responses import JSONResponse, Response
 from sluice.destinations.emulation import Emulator
 from sluice.destinations.oauth_emulation import OAuthServer
 from sluice.destinations.sdk import Target, TargetSpec
+from sluice.destinations.seeded_people import SeededPeople, email_digest
 
 CLIENT_ID = "snap-emulator-client"
 CLIENT_SECRET = "snap-emulator-client-secret"  # noqa: S105 - the local fake's OAuth client
@@ -39,11 +39,6 @@ MAX_LIMIT = 1000
 SCHEMAS = frozenset({"EMAIL_SHA256", "PHONE_SHA256", "MOBILE_AD_ID_SHA256"})
 SHA256 = re.compile(r"[0-9a-f]{64}")
 UNKNOWN_CONTACT = "Snapchat does not report unmatched people"
-
-
-def email_hash(email: str) -> str:
-    """SHA-256 of a trimmed, lowercased email (Snap's EMAIL_SHA256 normalisation)."""
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
 
 
 class SnapError(Exception):
@@ -94,7 +89,7 @@ class SnapchatEmulator(Emulator):
         self.client_id, self.client_secret = self.oauth.register_client(CLIENT_ID, CLIENT_SECRET)
         self.refresh_token = self.oauth.issue_refresh_token(self.client_id, "snapchat-marketing-api")
         self.segments: dict[str, Segment] = {}
-        self.known: dict[str, str] = {}
+        self.people = SeededPeople()
         self.unhashed_refusals = 0
         self._ids = itertools.count(5677923948298240)
         super().__init__(**kwargs)
@@ -241,8 +236,7 @@ class SnapchatEmulator(Emulator):
     # -- conformance hooks ---------------------------------------------------------------------
 
     def seed_contacts(self, identifiers: Iterable[str]) -> None:
-        for email in identifiers:
-            self.known[email_hash(email)] = email
+        self.people.add(identifiers)
 
     def connector_config(self, base_url: str, *, valid: bool = True) -> dict[str, Any]:
         return {
@@ -258,10 +252,10 @@ class SnapchatEmulator(Emulator):
         return TargetSpec(kind="segment", name="Sluice conformance")
 
     def members(self, target: Target) -> set[str]:
-        return {self.known.get(h, h) for h in self._segment(target.id).members}
+        return {self.people.who(h) for h in self._segment(target.id).members}
 
     def seed_members(self, target: Target, identifiers: Iterable[str]) -> None:
-        self._segment(target.id).members.update(email_hash(e) for e in identifiers)
+        self._segment(target.id).members.update(email_digest(e) for e in identifiers)
 
     def seed_targets(self, names: Iterable[str], spec: TargetSpec) -> None:
         for name in names:

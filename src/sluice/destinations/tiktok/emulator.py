@@ -39,6 +39,7 @@ from starlette.datastructures import UploadFile
 
 from sluice.destinations.emulation import Emulator, ReceivedEvent
 from sluice.destinations.sdk import IdentifierKind, Target, TargetSpec
+from sluice.destinations.seeded_people import SeededPeople, email_digest
 
 ACCESS_TOKEN = "tiktok-emulator-access-token"  # noqa: S105 - the local fake's token
 ADVERTISER_ID = "7000000000000000001"
@@ -51,11 +52,6 @@ CALCULATE_TYPES = frozenset(
 )
 HASHED_USER_KEYS = frozenset({"email", "phone", "external_id"})
 UNKNOWN_CONTACT = "TikTok does not report unmatched people"
-
-
-def email_hash(email: str) -> str:
-    """SHA-256 of a trimmed, lowercased email (TikTok's EMAIL_SHA256 normalisation)."""
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
 
 
 class TikTokError(Exception):
@@ -91,7 +87,7 @@ class TikTokEmulator(Emulator):
         self.access_token = ACCESS_TOKEN
         self.audiences: dict[str, Audience] = {}
         self.files: dict[str, tuple[str, list[str]]] = {}  # file_path → (calculate_type, digests)
-        self.known: dict[str, str] = {}
+        self.people = SeededPeople()
         self.events: dict[tuple[str, str], dict[str, Any]] = {}  # (event source id, event_id) → event
         self.test_events: list[dict[str, Any]] = []
         self.unhashed_refusals = 0
@@ -130,7 +126,7 @@ class TikTokEmulator(Emulator):
             raise TikTokError(40002, f"{where} must hold normalised, SHA-256 hashed values.")
 
     def _matched(self, audience: Audience) -> int:
-        return sum(1 for member in audience.members if member in self.known)
+        return self.people.count(audience.members)
 
     def _json(self, audience: Audience) -> dict[str, Any]:
         return {
@@ -227,7 +223,7 @@ class TikTokEmulator(Emulator):
             }.get(str(action))
             if after is None:
                 raise TikTokError(40002, f"Invalid action {action!r}.")
-            if sum(1 for d in after if d in self.known) < self.min_audience_size:
+            if self.people.count(after) < self.min_audience_size:
                 raise TikTokError(
                     40002,
                     f"The audience size must be at least {self.min_audience_size:,} after the {action} operation.",
@@ -304,8 +300,7 @@ class TikTokEmulator(Emulator):
     # -- conformance hooks ---------------------------------------------------------------------
 
     def seed_contacts(self, identifiers: Iterable[str]) -> None:
-        for email in identifiers:
-            self.known[email_hash(email)] = email
+        self.people.add(identifiers)
 
     def connector_config(self, base_url: str, *, valid: bool = True) -> dict[str, Any]:
         return {
@@ -320,10 +315,10 @@ class TikTokEmulator(Emulator):
 
     def members(self, target: Target) -> set[str]:
         """Matched members (file lines of seeded people), as the ops carried them."""
-        return {self.known[m] for m in self._audience(target.id).members if m in self.known}
+        return self.people.matched(self._audience(target.id).members)
 
     def seed_members(self, target: Target, identifiers: Iterable[str]) -> None:
-        self._audience(target.id).members.update(email_hash(e) for e in identifiers)
+        self._audience(target.id).members.update(email_digest(e) for e in identifiers)
 
     def seed_targets(self, names: Iterable[str], spec: TargetSpec) -> None:
         for name in names:
@@ -343,7 +338,7 @@ class TikTokEmulator(Emulator):
         their hashed email through the seeded contacts."""
         return [
             ReceivedEvent(
-                self.known.get(event["user"].get("email", ""), event["user"].get("email", "")),
+                self.people.who(event["user"].get("email", "")),
                 datetime.fromtimestamp(event["event_time"], UTC),
                 str(event.get("event_id")),
             )
