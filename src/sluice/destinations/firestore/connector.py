@@ -165,6 +165,8 @@ class FirestoreConnector(Connector):
         return TargetPage(items, answer.get("nextPageToken") or None)
 
     async def ensure_target(self, spec: TargetSpec) -> Target:
+        if spec.kind not in (COLLECTION, AUDIENCE):
+            raise ConfigError(f"Firestore targets are collections or audiences, not {spec.kind!r}")
         collection = (spec.id or spec.name).strip("/")
         segments = collection.split("/")
         problems = [reason for reason in map(invalid_id, segments) if reason]
