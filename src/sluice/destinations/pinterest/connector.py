@@ -100,6 +100,8 @@ EXTRA_USER_FIELDS: dict[str, tuple[str, PiiField]] = {
     "country": ("country", PiiField.COUNTRY),
     "external_id": ("external_id", PiiField.EXTERNAL_ID),
 }
+#: a mapped boolean sent as the event's ``opt_out`` (consent: opted out of tracking / personalised ads)
+OPT_OUT_FIELD = "opt_out"
 #: mapped fields sent as they are in ``custom_data``
 CUSTOM_DATA = frozenset(
     {
@@ -383,6 +385,9 @@ class PinterestConnector(Connector):
         }
         if custom:
             event["custom_data"] = custom
+        opt_out = op.fields.get(OPT_OUT_FIELD)
+        if isinstance(opt_out, bool):
+            event["opt_out"] = opt_out  # the person opted out of tracking / ads personalisation
         return event
 
     async def _send_events(self, target: Target, ops: Sequence[Op]) -> list[Outcome]:

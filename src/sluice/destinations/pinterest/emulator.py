@@ -372,6 +372,9 @@ class PinterestEmulator(Emulator):
             "order_id": f"order-{number}",
         }
 
+    def consent_fields(self, target: Target) -> tuple[dict[str, Any], dict[str, Any]]:
+        return {"opt_out": True}, {"opt_out": True}
+
     def received_events(self, target: Target) -> list[ReceivedEvent]:
         """Conversions recorded for ``target``'s event name (one per event id), people mapped back
         from their hashed email through the seeded contacts."""
@@ -380,6 +383,7 @@ class PinterestEmulator(Emulator):
                 self.people.who(event["user_data"]["em"][0]),
                 datetime.fromtimestamp(event["event_time"], UTC),
                 str(event["event_id"]),
+                {"opt_out": event["opt_out"]} if "opt_out" in event else {},
             )
             for (name, _), event in self.conversions.items()
             if name == target.id and event["user_data"].get("em")
