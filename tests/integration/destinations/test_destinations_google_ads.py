@@ -15,10 +15,11 @@ from sluice.destinations.errors import ConfigError
 from sluice.destinations.google_ads.connector import GoogleAdsConnector
 from sluice.destinations.google_ads.emulator import GoogleAdsEmulator
 from sluice.destinations.hashing import sha256_hex
-from sluice.destinations.sdk import IdentifierKind, OpKind, OutcomeStatus, TargetSpec
+from sluice.destinations.sdk import IdentifierKind, Op, OpKind, OutcomeStatus, ReplaceBatch, TargetSpec
 from sluice.destinations.testing import DestinationConformance
 from sluice.destinations.testing.harness import EMULATOR_URL, Harness
 from sluice.destinations.testing.pii import scan
+from sluice.sync.load import Replacement
 
 
 class TestGoogleAdsConformanceSendsNoRawPii(DestinationConformance):
@@ -167,18 +168,49 @@ async def test_quota_waits_for_googles_retry_delay_and_a_failed_job_fails_the_ro
 
 
 @pytest.mark.anyio
-async def test_full_refresh_runs_remove_all_and_tokens_are_refreshed_on_401() -> None:
+async def test_full_refresh_is_one_job_remove_all_then_members_and_tokens_are_refreshed_on_401() -> None:
     harness = Harness.of("google_ads")
     connector = harness.connect()
     target = await harness.target(connector)
-    harness.emulator.seed_members(target, harness.contacts(range(7)))
+    stayed, left, joined = (
+        harness.contacts(range(3)),
+        harness.contacts(range(3, 6)),
+        harness.contacts(range(6, 8)),
+    )
+    harness.emulator.seed_members(target, stayed + left)
     _fake(harness).oauth.expire_access_tokens()
-    assert await connector.reset_target(target) == target
-    assert harness.emulator.members(target) == set()
-    assert _writes(harness, ":addOperations") == [
-        {"enablePartialFailure": True, "operations": [{"removeAll": True}]}
-    ]
+    before = len(harness.emulator.requests)
+    ops = [Op(OpKind.ADD, f"key-{p}", p) for p in [*stayed, *joined]]
+    first = await connector.replace_members(
+        target, ops[:3], ReplaceBatch(77, 1, last=False, estimated_total=5)
+    )
+    assert {o.status for o in first} == {OutcomeStatus.DELIVERED}
+    assert harness.emulator.members(target) == set(stayed + left), "nothing changes before the last batch"
+    last = await connector.replace_members(target, ops[3:], ReplaceBatch(77, 2, last=True, estimated_total=5))
+    assert {o.status for o in last} == {OutcomeStatus.DELIVERED}
+    assert harness.emulator.members(target) == set(stayed + joined)
+    added = _writes(harness, ":addOperations")
+    assert added[0]["operations"][0] == {"removeAll": True}
+    assert len(added[0]["operations"]) == 4
+    assert len(_fake(harness).jobs) == 1, "one job for the whole refresh"
+    statuses = [r.status for r in list(harness.emulator.requests)[before:]]
+    assert statuses.count(401) == 1, "the expired token was refused once, then refreshed"
     assert _fake(harness).oauth.token_requests == 2, "one refresh after the 401, then the call repeated"
+    await connector.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_full_refresh_through_the_sync_load_stage_replaces_the_list() -> None:
+    harness = Harness.of("google_ads")
+    connector = harness.connect()
+    target = await harness.target(connector)
+    harness.emulator.seed_members(target, harness.contacts(range(4)))
+    replacement = Replacement(connector, target, estimated_total=2)
+    people = harness.contacts(range(10, 12))
+    assert await replacement.add([Op(OpKind.ADD, f"key-{p}", p) for p in [*people, "not-an-email"]]) != []
+    outcomes = await replacement.finish()
+    assert [o.status for o in outcomes] == [OutcomeStatus.DELIVERED, OutcomeStatus.DELIVERED]
+    assert harness.emulator.members(target) == set(people)
     await connector.aclose()
 
 

@@ -8,8 +8,8 @@ identifiers per request), ``…:run``, then the long-running operation is polled
 (:func:`sluice.destinations.jobs.poll_job`): rows are *delivered* only when the job succeeded.
 A row Google refuses in the partial failure (its ``operations[i]`` index) is *rejected* with
 Google's message. Identifiers are normalised and SHA-256 hashed here (Google's rules,
-:data:`sluice.destinations.hashing.GOOGLE_ADS`). A full refresh runs a job whose only operation is
-``removeAll``. Google matches asynchronously and never lists members; the list's
+:data:`sluice.destinations.hashing.GOOGLE_ADS`). A full refresh is one job: ``removeAll``, then
+every member, run once all are in. Google matches asynchronously and never lists members; the list's
 ``match_rate_percentage`` is reported on the delivered rows and in the target picker.
 """
 
@@ -20,19 +20,22 @@ from typing import Any
 
 import httpx
 
-from sluice.destinations.errors import ConfigError, Transient
+from sluice.destinations.errors import ConfigError, RowRejected, Transient
 from sluice.destinations.google_ads.api import error_of, row_failures
 from sluice.destinations.google_ads.base import GoogleAdsBase, gaql_string
 from sluice.destinations.google_ads.config import GoogleAdsActivationDefaults, GoogleAdsConfig
 from sluice.destinations.google_ads.identifiers import PII_FIELDS, google_hash, unhashable_reason
+from sluice.destinations.http import VendorHttp
 from sluice.destinations.jobs import JobPolling, poll_job
 from sluice.destinations.sdk import (
     Capabilities,
+    DestinationConfig,
     IdentifierKind,
     Op,
     OpKind,
     Outcome,
     OutcomeStatus,
+    ReplaceBatch,
     Service,
     Target,
     TargetPage,
@@ -62,6 +65,11 @@ class GoogleAdsConnector(GoogleAdsBase):
     docs_url = "https://developers.google.com/google-ads/api/docs/remarketing/audience-segments/customer-match/get-started"
     config_model = GoogleAdsConfig
     activation_defaults = GoogleAdsActivationDefaults
+
+    def __init__(self, config: DestinationConfig, http: VendorHttp) -> None:
+        super().__init__(config, http)
+        self._replacing: dict[int, str] = {}  # full-refresh session id → its job's resource name
+
     capabilities = Capabilities(
         services=frozenset({Service.MEMBERSHIP}),
         target_kinds=frozenset({USER_LIST}),
@@ -72,7 +80,7 @@ class GoogleAdsConnector(GoogleAdsBase):
         can_create_targets=True,
         can_read_members=False,
         read_members_note="Google Ads never returns the people in a Customer Match list (only sizes and a match rate).",
-        full_refresh="a job whose only operation is removeAll empties the list, then every member is added again",
+        full_refresh="one job: removeAll, then every member, run once all are in (the list is replaced at once)",
         rejects_unknown_contacts=False,
         unknown_contacts_note="Google accepts every hashed identifier and matches it to Google accounts "
         "asynchronously (up to 48 h); it never reports who was not found, only the list's match rate.",
@@ -183,26 +191,22 @@ class GoogleAdsConnector(GoogleAdsBase):
                 return f"list match rate {rate}%"
         return ""
 
-    async def apply(self, target: Target, ops: Sequence[Op]) -> list[Outcome]:
-        if ops[0].kind not in (OpKind.ADD, OpKind.REMOVE):
-            return [
-                Outcome.of(op, OutcomeStatus.REJECTED, f"Customer Match lists do not support {op.kind}")
-                for op in ops
-            ]
-        kind = "create" if ops[0].kind is OpKind.ADD else "remove"
+    def _operations(self, target: Target, kind: str, ops: Sequence[Op]) -> list[dict[str, Any]]:
         field = IDENTIFIER_FIELDS[target.identifier_kind]
-        operations = [
+        return [
             {kind: {"userIdentifiers": [{field: self.hashed(op.identifier, target.identifier_kind)}]}}
             for op in ops
         ]
-        job = await self._create_job(target)
+
+    async def _add_operations(self, job: str, operations: list[dict[str, Any]]) -> dict[int, str]:
+        """Add operations to a job (partial failure on); operation index → Google's refusal."""
         response = await self.call(
             "POST", f"/{job}:addOperations", json={"enablePartialFailure": True, "operations": operations}
         )
-        refused = row_failures(response.json().get("partialFailureError") or {})
-        if len(refused) < len(ops):
-            await self._run(job)
-        note = await self._match_rate(target) if len(refused) < len(ops) else ""
+        return row_failures(response.json().get("partialFailureError") or {})
+
+    @staticmethod
+    def _outcomes(ops: Sequence[Op], refused: dict[int, str], note: str = "") -> list[Outcome]:
         return [
             Outcome.of(op, OutcomeStatus.REJECTED, refused[index])
             if index in refused
@@ -210,13 +214,37 @@ class GoogleAdsConnector(GoogleAdsBase):
             for index, op in enumerate(ops)
         ]
 
-    async def reset_target(self, target: Target) -> Target:
-        """Full refresh: one job whose only operation is ``removeAll``."""
+    async def apply(self, target: Target, ops: Sequence[Op]) -> list[Outcome]:
+        if ops[0].kind not in (OpKind.ADD, OpKind.REMOVE):
+            return [
+                Outcome.of(op, OutcomeStatus.REJECTED, f"Customer Match lists do not support {op.kind}")
+                for op in ops
+            ]
+        kind = "create" if ops[0].kind is OpKind.ADD else "remove"
         job = await self._create_job(target)
-        await self.call(
-            "POST",
-            f"/{job}:addOperations",
-            json={"enablePartialFailure": True, "operations": [{"removeAll": True}]},
-        )
+        refused = await self._add_operations(job, self._operations(target, kind, ops))
+        if len(refused) == len(ops):
+            return self._outcomes(ops, refused)
         await self._run(job)
-        return target
+        return self._outcomes(ops, refused, await self._match_rate(target))
+
+    async def replace_members(self, target: Target, ops: Sequence[Op], batch: ReplaceBatch) -> list[Outcome]:
+        """Full refresh in one job: its first operation is ``removeAll``, every batch of the
+        session adds its members to the same job, and the job runs when the last batch is in —
+        so the list is replaced at once, never left empty in between. A session that stops part
+        way leaves its job unrun: Google keeps the list as it was."""
+        operations = self._operations(target, "create", ops)
+        if batch.seq == 1:
+            self._replacing[batch.session_id] = await self._create_job(target)
+            operations.insert(0, {"removeAll": True})
+        job = self._replacing[batch.session_id]
+        refused = await self._add_operations(job, operations)
+        if batch.seq == 1:
+            if 0 in refused:
+                raise RowRejected(f"Google Ads refused removeAll: {refused[0]}")
+            refused = {index - 1: message for index, message in refused.items()}
+        if not batch.last:
+            return self._outcomes(ops, refused)  # reported once the last batch ran (sync.load.Replacement)
+        del self._replacing[batch.session_id]
+        await self._run(job)
+        return self._outcomes(ops, refused, await self._match_rate(target))
