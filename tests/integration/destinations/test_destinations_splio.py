@@ -161,3 +161,12 @@ async def test_calls_in_flight_when_the_token_is_revoked_share_one_renewal() -> 
     )
     assert emulator.members(newsletter) == set(people)
     await connector.aclose()
+
+
+async def test_a_universe_not_keyed_by_email_fails_the_connection_test() -> None:
+    _, emulator, connector = splio()
+    assert "keyed by email" in await connector.check()
+    emulator.unique_key = "c0"
+    with pytest.raises(ConfigError, match="identifies contacts by 'c0'"):
+        await connector.check()
+    await connector.aclose()

@@ -171,10 +171,17 @@ class SplioConnector(Connector):
     # -- connection and targets ------------------------------------------------------------
 
     async def check(self) -> str:
-        response = await self._call("GET", "/data/v1/lists", params={"per_page": 1, "page_number": 1})
+        """The key works and the universe's contacts are keyed by email (what Sluice sends)."""
+        response = await self._call("GET", "/universes/unique-key")
         if response.status_code >= 400:
             raise ConfigError(f"Splio answered {splio_message(response)}")
-        return "connected to the Splio universe"
+        unique_key = str(response.json().get("unique_key") or "")
+        if unique_key != "email":
+            raise ConfigError(
+                f"this Splio universe identifies contacts by {unique_key or 'an unknown key'!r}; "
+                "Sluice sends emails, so it needs a universe whose unique key is the email"
+            )
+        return "connected to the Splio universe (contacts keyed by email)"
 
     async def _page(self, path: str, page: int, **params: Any) -> tuple[list[dict[str, Any]], str | None]:
         response = await self._call("GET", path, params={"per_page": PAGE, "page_number": page, **params})

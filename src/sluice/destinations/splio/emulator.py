@@ -1,11 +1,11 @@
 """A local fake of the Splio Customer Platform API (the parts Sluice uses; see README.md).
 
-Faithful to: ``POST /authenticate {"api_key"}`` (400 ``authentication.failed`` for a wrong key) and
+Faithful to: ``POST /authenticate {"api_key"}`` → ``{"token"}`` (400 ``authentication.failed`` for a wrong key) and
 a JWT valid one hour, 401 with the bare string ``"Authentication failed."`` without a valid token;
 errors ``{"status", "errors": [{"error_key", "error", "error_description"}]}``; contacts by unique
 key (email): ``POST /data/contacts/bulk`` (≤ 1,000, 207 with ``items[{contact_id, code,
 description}]``, "Contact with unique key … already exists"), ``PATCH /data/contacts/{key}``,
-``GET /data/contacts/{key}``, custom fields typed by the universe (400 ``wrong_type``);
+``GET /data/contacts/{key}``, ``GET /universes/unique-key``, custom fields typed by the universe (400 ``wrong_type``);
 ``POST /data/contacts/{key}/lists/subscribe|unsubscribe`` (404 for an unknown contact);
 ``GET /data/v1/lists`` and ``GET /target/groups/list`` paged by ``per_page`` (≤ 1,000) /
 ``page_number`` with ``count_element``; ``POST /target/groups`` (≤ 10,000 keys),
@@ -99,6 +99,7 @@ class SplioEmulator(Emulator):
         self.contacts: dict[str, SplioContact] = {}  # unique key (lower-case email) → contact
         self.groups: dict[int, SplioGroup] = {}
         self.lists: dict[int, str] = {1: "Newsletter", 2: "Offers"}
+        self.unique_key = "email"  # "email", "cellphone" or a custom field ("c0", …)
         self._ids = itertools.count(1)
         self._group_ids = itertools.count(100)
         self._windows: dict[str, tuple[int, int]] = {}  # category → (second, used)
@@ -233,6 +234,10 @@ class SplioEmulator(Emulator):
             token = f"eyJhbGciOiJIUzI1NiJ9.{uuid.uuid4().hex}.{uuid.uuid4().hex[:16]}"
             self.tokens[token] = self.clock() + TOKEN_SECONDS
             return JSONResponse({"token": token})
+
+        @app.get("/universes/unique-key")
+        async def unique_key() -> JSONResponse:
+            return JSONResponse({"unique_key": self.unique_key})
 
         @app.post("/data/contacts/bulk")
         async def bulk_create(request: Request) -> JSONResponse:
