@@ -12,7 +12,24 @@ from sluice.destinations.sdk import ActivationDefaults, DestinationConfig, Ident
 CustomerFileSource = Literal["USER_PROVIDED_ONLY", "PARTNER_PROVIDED_ONLY", "BOTH_USER_AND_PARTNER_PROVIDED"]
 
 
-class MetaConfig(DestinationConfig):
+class GraphApiConfig(DestinationConfig):
+    """What every Meta Graph API destination asks for (custom audiences, Conversions API)."""
+
+    access_token: SecretStr = Field(
+        description="System-user access token (sent as 'Authorization: Bearer', never in URLs)."
+    )
+    api_version: str = Field(default="v25.0", pattern=r"^v[0-9]+\.[0-9]+$", description="Graph API version.")
+    default_country: str = Field(
+        default="US",
+        pattern=r"^[A-Za-z]{2}$",
+        description="Country (ISO alpha-2) for phone numbers written without a country code.",
+    )
+    base_url: str | None = Field(
+        default=None, description="Override of https://graph.facebook.com/<version> (local emulator)."
+    )
+
+
+class MetaConfig(GraphApiConfig):
     """A system-user access token and the ad account whose custom audiences Sluice manages."""
 
     access_token: SecretStr = Field(
@@ -24,18 +41,9 @@ class MetaConfig(DestinationConfig):
         pattern=r"^(act_)?[0-9]+$",
         description="Ad account id, with or without the 'act_' prefix.",
     )
-    api_version: str = Field(default="v25.0", pattern=r"^v[0-9]+\.[0-9]+$", description="Graph API version.")
     customer_file_source: CustomerFileSource = Field(
         default="USER_PROVIDED_ONLY",
         description="Where the customer data was collected (required by Meta when creating an audience).",
-    )
-    default_country: str = Field(
-        default="US",
-        pattern=r"^[A-Za-z]{2}$",
-        description="Country (ISO alpha-2) for phone numbers written without a country code.",
-    )
-    base_url: str | None = Field(
-        default=None, description="Override of https://graph.facebook.com/<version> (local emulator)."
     )
 
 

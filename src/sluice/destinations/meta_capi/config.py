@@ -6,7 +6,8 @@ from typing import Literal
 
 from pydantic import Field, SecretStr
 
-from sluice.destinations.sdk import ActivationDefaults, DestinationConfig, IdentifierKind, Service
+from sluice.destinations.meta.config import GraphApiConfig
+from sluice.destinations.sdk import ActivationDefaults, IdentifierKind, Service
 
 #: where the conversions happened (Meta's ``action_source``; required on every server event)
 ActionSource = Literal[
@@ -22,14 +23,13 @@ ActionSource = Literal[
 ]
 
 
-class MetaCapiConfig(DestinationConfig):
-    """A system-user access token and the pixel (dataset) that receives the events."""
+class MetaCapiConfig(GraphApiConfig):
+    """An access token and the pixel (dataset) that receives the events."""
 
     access_token: SecretStr = Field(
         description="Access token allowed to send events for the pixel (sent as 'Authorization: Bearer')."
     )
     pixel_id: str = Field(min_length=1, pattern=r"^[0-9]+$", description="Pixel (dataset) id.")
-    api_version: str = Field(default="v25.0", pattern=r"^v[0-9]+\.[0-9]+$", description="Graph API version.")
     action_source: ActionSource = Field(
         default="website",
         description="Where the conversions happened, unless a row maps its own 'action_source'. "
@@ -38,14 +38,6 @@ class MetaCapiConfig(DestinationConfig):
     test_event_code: str | None = Field(
         default=None,
         description="Send to Events Manager's Test Events tab (code from that tab) instead of production.",
-    )
-    default_country: str = Field(
-        default="US",
-        pattern=r"^[A-Za-z]{2}$",
-        description="Country (ISO alpha-2) for phone numbers written without a country code.",
-    )
-    base_url: str | None = Field(
-        default=None, description="Override of https://graph.facebook.com/<version> (local emulator)."
     )
 
 

@@ -21,19 +21,20 @@ events but documents no error for their absence).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, get_args
 
 from fastapi import FastAPI, Request
 
 from sluice.destinations.emulation import ReceivedEvent
+from sluice.destinations.meta.emulator import email_hash
 from sluice.destinations.meta.graph_emulation import GraphEmulator, GraphError, not_found
+from sluice.destinations.meta_capi.config import ActionSource
 from sluice.destinations.sdk import Target, TargetSpec
 
 PIXEL_ID = "987654321012345"
@@ -57,24 +58,8 @@ MATCH_KEYS = HASHED_USER_KEYS | {
     "madid",
     "anon_id",
 }
-ACTION_SOURCES = frozenset(
-    {
-        "website",
-        "app",
-        "email",
-        "phone_call",
-        "chat",
-        "physical_store",
-        "system_generated",
-        "business_messaging",
-        "other",
-    }
-)
+ACTION_SOURCES = frozenset(get_args(ActionSource))
 CONSENT_KEYS = ("data_processing_options", "data_processing_options_country", "data_processing_options_state")
-
-
-def email_hash(email: str) -> str:
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
 
 
 def invalid(message: str, subcode: int = 2804000) -> GraphError:

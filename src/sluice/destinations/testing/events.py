@@ -17,62 +17,28 @@ the op key is the model's primary key, so it is the id a vendor deduplicates on.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from sluice.destinations import registry
-from sluice.destinations.delivery import deliver
 from sluice.destinations.emulation import FaultKind, ReceivedEvent
-from sluice.destinations.errors import ConfigError
-from sluice.destinations.sdk import Connector, Op, OpKind, Outcome, OutcomeStatus, Service, Target
-from sluice.destinations.testing.harness import Harness
+from sluice.destinations.sdk import Connector, Op, OpKind, OutcomeStatus, Service, Target
 from sluice.destinations.testing.pii import scan
+from sluice.destinations.testing.targets import TargetCase, TargetServiceConformance, target_cases
+from sluice.destinations.testing.targets import statuses as _statuses
 
-
-def _event_cases() -> list[Any]:
-    """(type, spec index) per event target; a type whose emulator cannot load, or declares no
-    event target, gets one case that fails with the reason (never silently dropped)."""
-    cases: list[Any] = []
-    for connector in registry.all_types():
-        if Service.EVENTS not in connector.capabilities.services:
-            continue
-        try:
-            specs = registry.emulator_class(connector.type_name).event_specs
-        except Exception as exc:  # reported by the case itself
-            cases.append(pytest.param((connector.type_name, repr(exc)), id=f"{connector.type_name}-broken"))
-            continue
-        if not specs:
-            reason = "its emulator declares no event_specs"
-            cases.append(pytest.param((connector.type_name, reason), id=f"{connector.type_name}-no-specs"))
-        cases += [
-            pytest.param((connector.type_name, index), id=f"{connector.type_name}-{spec.kind}-{spec.name}")
-            for index, spec in enumerate(specs)
-        ]
-    return cases
-
-
-EVENT_CASES = _event_cases()
+EVENT_CASES = target_cases(Service.EVENTS, "event_specs", required=True)
 
 
 @dataclasses.dataclass
-class EventCase:
+class EventCase(TargetCase):
     """One destination type's emulator and one of its event targets."""
 
-    harness: Harness
-    index: int
+    specs_attribute = "event_specs"
     #: Unix time each event (by op key) happened, as the suite made it
     times: dict[str, float] = dataclasses.field(default_factory=dict)
-
-    async def target(self, connector: Connector) -> Target:
-        spec = self.harness.emulator.event_specs[self.index]
-        target = await connector.ensure_target(spec)
-        return dataclasses.replace(target, identifier_kind=spec.identifier_kind)
-
-    def now(self) -> datetime:
-        return datetime.fromtimestamp(self.harness.clock(), UTC)
 
     def ops(
         self,
@@ -93,10 +59,6 @@ class EventCase:
             ops.append(Op(OpKind.EVENT, f"evt-{number}", identifier, fields))
         return ops
 
-    @staticmethod
-    async def send(connector: Connector, target: Target, ops: list[Op]) -> list[Outcome]:
-        return [outcome async for outcome in deliver(connector, target, ops)]
-
     def counted(self, target: Target) -> dict[str, list[ReceivedEvent]]:
         """Events the vendor counted, by person."""
         by_person: dict[str, list[ReceivedEvent]] = {}
@@ -104,7 +66,7 @@ class EventCase:
             by_person.setdefault(event.identifier, []).append(event)
         return by_person
 
-    def assert_counted_once(self, target: Target, ops: list[Op]) -> None:
+    def assert_held(self, target: Target, ops: list[Op]) -> None:
         """Each op's event is held exactly once, at its time, under its id (when the vendor keeps one)."""
         counted = self.counted(target)
         for op in ops:
@@ -116,32 +78,19 @@ class EventCase:
             assert events[0].event_id in (None, op.key), "the event id must be the op key (the row's key)"
 
 
-def _statuses(outcomes: list[Outcome]) -> set[str]:
-    return {str(o.status) for o in outcomes}
-
-
-@pytest.mark.anyio
-class EventsConformance:
-    """Behaviour every events service + emulator pair must show."""
+class EventsConformance(TargetServiceConformance):
+    """Behaviour every events service + emulator pair must show (beside the shared tests, where
+    "held" means counted exactly once, at its time)."""
 
     @pytest.fixture(params=EVENT_CASES)
     def case(self, request: pytest.FixtureRequest) -> EventCase:
-        type_name, index = request.param
-        if isinstance(index, str):
-            pytest.fail(f"{type_name}: {index}")
-        return EventCase(Harness.of(str(type_name)), int(index))
-
-    @pytest.fixture
-    async def connector(self, case: EventCase) -> AsyncIterator[Connector]:
-        connector = case.harness.connect()
-        yield connector
-        await connector.aclose()
+        return EventCase.of(request.param)
 
     async def test_events_are_counted_once_at_their_time(self, case: EventCase, connector: Connector) -> None:
         target = await case.target(connector)
         ops = case.ops(target, range(5))
         assert _statuses(await case.send(connector, target, ops)) == {"delivered"}
-        case.assert_counted_once(target, ops)
+        case.assert_held(target, ops)
         assert case.harness.emulator.limit_violations == []
 
     async def test_a_resent_event_id_is_counted_once(self, case: EventCase, connector: Connector) -> None:
@@ -158,10 +107,10 @@ class EventsConformance:
         assert [r.status for r in sent][:1] == [504], "the vendor acted on the request, its answer was lost"
         assert len(sent) == 2
         assert sent[0].body == sent[1].body, "the retry resends the same event ids"
-        case.assert_counted_once(target, ops)
+        case.assert_held(target, ops)
         # a later run that resends (e.g. after a crash before the snapshot was saved) is absorbed too
         assert _statuses(await case.send(connector, target, ops)) == {"delivered"}
-        case.assert_counted_once(target, ops)
+        case.assert_held(target, ops)
 
     async def test_events_older_than_the_window_are_not_sent(
         self, case: EventCase, connector: Connector
@@ -192,48 +141,6 @@ class EventsConformance:
         for events in case.counted(target).values():
             assert all(events[0].consent.get(k) == v for k, v in expected.items()), events[0].consent
 
-    async def test_rate_limit_waits_as_told_and_counts_once(
-        self, case: EventCase, connector: Connector
-    ) -> None:
-        target = await case.target(connector)
-        case.harness.emulator.inject(FaultKind.RATE_LIMIT, 2)
-        ops = case.ops(target, range(3))
-        assert _statuses(await case.send(connector, target, ops)) == {"delivered"}
-        assert len(case.harness.clock.slept) >= 2, "the connector must wait before retrying a 429"
-        assert [r.status for r in case.harness.emulator.requests].count(429) == 2
-        case.assert_counted_once(target, ops)
-
-    @pytest.mark.parametrize("fault", [FaultKind.SERVER_ERROR, FaultKind.MALFORMED])
-    async def test_transient_failures_are_retried_and_count_once(
-        self, case: EventCase, connector: Connector, fault: FaultKind
-    ) -> None:
-        target = await case.target(connector)
-        case.harness.emulator.inject(fault, 2)
-        ops = case.ops(target, range(3))
-        assert _statuses(await case.send(connector, target, ops)) == {"delivered"}
-        case.assert_counted_once(target, ops)
-
-    async def test_exhausted_retries_fail_rows_never_reject_them(
-        self, case: EventCase, connector: Connector
-    ) -> None:
-        target = await case.target(connector)
-        case.harness.emulator.inject(FaultKind.RATE_LIMIT, 500)
-        outcomes = await case.send(connector, target, case.ops(target, range(2)))
-        assert len(outcomes) == 2
-        assert _statuses(outcomes) == {"failed"}
-        assert all(o.message for o in outcomes)
-
-    async def test_batch_limits_are_never_exceeded(self, case: EventCase, connector: Connector) -> None:
-        size = connector.capabilities.batch_size
-        target = await case.target(connector)
-        ops = case.ops(target, range(2 * size + 7))
-        outcomes = await case.send(connector, target, ops)
-        assert _statuses(outcomes) == {"delivered"}
-        assert len(outcomes) == len(ops)
-        assert case.harness.emulator.limit_violations == []
-        assert case.harness.emulator.batch_limit >= size
-        case.assert_counted_once(target, ops)
-
     async def test_invalid_identifiers_are_never_sent(self, case: EventCase, connector: Connector) -> None:
         target = await case.target(connector)
         good = case.ops(target, [1])[0]
@@ -252,14 +159,3 @@ class EventsConformance:
         assert _statuses(await case.send(connector, target, ops)) == {"delivered"}
         assert scan(case.harness.emulator) == []
         assert case.harness.emulator.limit_violations == []
-
-    async def test_bad_credentials_raise_config_error(self, case: EventCase) -> None:
-        good = case.harness.connect()
-        target = await case.target(good)
-        await good.aclose()
-        connector = case.harness.connect(valid=False)
-        with pytest.raises(ConfigError):
-            await connector.check()
-        with pytest.raises(ConfigError):
-            await case.send(connector, target, case.ops(target, range(2)))
-        await connector.aclose()
