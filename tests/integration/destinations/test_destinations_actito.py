@@ -130,12 +130,32 @@ async def test_profiles_are_upserted_by_either_unique_attribute() -> None:
     await connector.aclose()
 
 
-async def test_an_unknown_attribute_is_rejected_with_actitos_words() -> None:
+async def test_a_mapped_attribute_the_table_does_not_have_stops_the_run() -> None:
+    _, emulator, connector = actito()
+    target = await connector.ensure_target(TargetSpec("profiles"))
+    with pytest.raises(ConfigError, match="profile table 'Customers' has no attribute 'shoeSize'"):
+        await send(connector, target, [Op(OpKind.UPSERT, "k", "bo@example.com", {"shoeSize": 44})])
+    assert not [r for r in emulator.requests if r.method == "POST"], "nothing sent"
+    await connector.aclose()
+
+
+async def test_a_value_actito_refuses_rejects_that_row_only() -> None:
     _, _, connector = actito()
     target = await connector.ensure_target(TargetSpec("profiles"))
-    [outcome] = await send(connector, target, [Op(OpKind.UPSERT, "k", "bo@example.com", {"shoeSize": 44})])
-    assert outcome.status is OutcomeStatus.REJECTED
-    assert outcome.message == "Attribute 'shoeSize' does not exist in profile table 'Customers'"
+    outcomes = {
+        o.key: o
+        for o in await send(
+            connector,
+            target,
+            [
+                Op(OpKind.UPSERT, "a", "ann@example.com", {"loyaltyPoints": 3}),
+                Op(OpKind.UPSERT, "b", "bo@example.com", {"loyaltyPoints": "many"}),
+            ],
+        )
+    }
+    assert outcomes["a"].status is OutcomeStatus.DELIVERED
+    assert outcomes["b"].status is OutcomeStatus.REJECTED
+    assert outcomes["b"].message == "Attribute 'loyaltyPoints' expects an INTEGER value, got 'many'"
     await connector.aclose()
 
 

@@ -104,13 +104,13 @@ async def test_contacts_are_created_or_edited_by_unique_key_with_typed_custom_fi
                 OpKind.UPSERT, "a", known, {"firstname": "Ann", "loyalty_points": 12, "first_purchase": first}
             ),
             Op(OpKind.UPSERT, "b", new, {"lastname": "Bo", "civility": "mr"}),
-            Op(OpKind.UPSERT, "c", "carl@example.com", {"shoe_size": 44}),
+            Op(OpKind.UPSERT, "c", "carl@example.com", {"loyalty_points": "lots"}),
         ],
     )
     by_key = {o.key: o for o in outcomes}
     assert by_key["a"].status is by_key["b"].status is OutcomeStatus.DELIVERED
     assert by_key["c"].status is OutcomeStatus.REJECTED
-    assert "Custom field shoe_size does not exist" in by_key["c"].message
+    assert "Custom field loyalty_points expects an integer." in by_key["c"].message
     view = emulator.contact_view(known)
     assert view is not None
     assert view["firstname"] == "Ann"
@@ -118,6 +118,7 @@ async def test_contacts_are_created_or_edited_by_unique_key_with_typed_custom_fi
     assert custom == {"loyalty_points": 12, "first_purchase": "2026-03-04 15:00:00"}
     assert emulator.records(target)[new] == {"lastname": "Bo", "civility": "mr"}
     paths = [r.path for r in emulator.requests if r.path.startswith("/data/contacts")]
+    assert [r.path for r in emulator.requests].count("/data/fields/contacts") == 1, "fields read once"
     assert paths == ["/data/contacts/bulk", f"/data/contacts/{known}"], "only the existing contact is edited"
     patch = next(r for r in emulator.requests if r.method == "PATCH")
     assert "email" not in patch.body, "the unique key is never sent in an edit"
@@ -169,4 +170,14 @@ async def test_a_universe_not_keyed_by_email_fails_the_connection_test() -> None
     emulator.unique_key = "c0"
     with pytest.raises(ConfigError, match="identifies contacts by 'c0'"):
         await connector.check()
+    await connector.aclose()
+
+
+async def test_a_mapped_custom_field_the_universe_does_not_have_stops_the_run() -> None:
+    harness, emulator, connector = splio()
+    target = await connector.ensure_target(TargetSpec("contacts"))
+    [person] = harness.contacts([1])
+    with pytest.raises(ConfigError, match="the Splio universe has no contact custom field 'shoe_size'"):
+        await send(connector, target, [Op(OpKind.UPSERT, "k", person, {"firstname": "Ann", "shoe_size": 42})])
+    assert not [r for r in emulator.requests if r.path.startswith("/data/contacts")], "nothing sent"
     await connector.aclose()

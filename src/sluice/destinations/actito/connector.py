@@ -113,6 +113,7 @@ class ActitoConnector(Connector):
             http, vendor="Actito", lifetime=TOKEN_SECONDS, fetch=self._fetch_token, describe=actito_message
         )
         self._call = self.session.request
+        self._attributes: set[str] | None = None
 
     @classmethod
     def base_url(cls, config: ActitoConfig) -> str:
@@ -138,6 +139,15 @@ class ActitoConnector(Connector):
         return token
 
     # -- connection and targets ------------------------------------------------------------
+
+    async def _attribute_names(self) -> set[str]:
+        """Attributes of the profile table (read once per connector)."""
+        if self._attributes is None:
+            table = await self._structure()
+            self._attributes = {
+                str(a.get("name")) for a in table.get("attributes") or [] if isinstance(a, dict)
+            }
+        return self._attributes
 
     async def _structure(self) -> dict[str, Any]:
         path = f"/profile-table-structure/v5/entities/{quote(self.config.entity, safe='')}/profile-tables"
@@ -207,6 +217,12 @@ class ActitoConnector(Connector):
         )
 
     async def apply(self, target: Target, ops: Sequence[Op]) -> list[Outcome]:
+        if target.kind == PROFILES:
+            unknown = sorted({name for op in ops for name in op.fields} - await self._attribute_names())
+            if unknown:  # every row would fail: the mapping is wrong, not the data
+                raise ConfigError(
+                    f"profile table {self.config.profile_table!r} has no attribute {', '.join(map(repr, unknown))}"
+                )
         allowed = (OpKind.UPSERT, OpKind.CLEAR) if target.kind == PROFILES else (OpKind.ADD, OpKind.REMOVE)
         return list(await asyncio.gather(*(self._one(target, op, allowed) for op in ops)))
 

@@ -130,6 +130,7 @@ class SplioConnector(Connector):
             http, vendor="Splio", lifetime=TOKEN_SECONDS, fetch=self._fetch_token, describe=splio_message
         )
         self._call = self.session.request
+        self._field_names: set[str] | None = None
 
     @classmethod
     def base_url(cls, config: SplioConfig) -> str:
@@ -317,7 +318,24 @@ class SplioConnector(Connector):
             body["custom_fields"] = custom
         return body
 
+    async def _custom_fields(self) -> set[str]:
+        """Names of the universe's contact custom fields (read once per connector)."""
+        if self._field_names is None:
+            response = await self._call("GET", "/data/fields/contacts")
+            if response.status_code >= 400:
+                raise ConfigError(f"Splio could not list the contact fields: {splio_message(response)}")
+            self._field_names = {
+                str(e.get("name")) for e in response.json().get("elements") or [] if isinstance(e, dict)
+            }
+        return self._field_names
+
     async def _contacts(self, ops: Sequence[Op]) -> list[Outcome]:
+        mapped = {name for op in ops for name in op.fields} - CONTACT_FIELDS - {"email"}
+        unknown = sorted(mapped - await self._custom_fields())
+        if unknown:  # every row would fail: the mapping is wrong, not the data
+            raise ConfigError(
+                f"the Splio universe has no contact custom field {', '.join(map(repr, unknown))}"
+            )
         contacts = [self._contact(op) for op in ops]
         response = await self._call("POST", "/data/contacts/bulk", json={"contacts": contacts})
         if response.status_code >= 400 and response.status_code != 207:

@@ -235,6 +235,19 @@ class SplioEmulator(Emulator):
             self.tokens[token] = self.clock() + TOKEN_SECONDS
             return JSONResponse({"token": token})
 
+        @app.get("/data/fields/contacts")
+        async def contact_fields() -> JSONResponse:
+            elements = [
+                {"intid": None, "id": 0, "is_system": True, "name": "ext_id", "field_key": "ext_id"},
+                *(
+                    {"intid": i, "id": i, "is_system": False, "name": n, "field_key": n, "data_type": t}
+                    for i, (n, t) in enumerate(CUSTOM_FIELDS.items(), start=1)
+                ),
+            ]
+            return JSONResponse(
+                {"count_element": len(elements), "current_page": 1, "per_page": 100, "elements": elements}
+            )
+
         @app.get("/universes/unique-key")
         async def unique_key() -> JSONResponse:
             return JSONResponse({"unique_key": self.unique_key})
