@@ -100,22 +100,34 @@ async def test_partial_errors_reject_only_the_indexed_operations_with_batchs_rea
     await connector.aclose()
 
 
-async def test_attribute_names_batch_refuses_are_never_sent() -> None:
+async def test_a_mapped_name_batch_refuses_stops_the_run_before_sending() -> None:
     _, emulator, connector = batch()
     target = await connector.ensure_target(spec("profiles"))
-    ops = [
-        Op(OpKind.UPSERT, "k0", "ext-0", {"First Name": "Ann"}),
-        Op(OpKind.UPSERT, "k1", "ext-1", {"first_name": "Bo", "birthday": datetime(1990, 5, 1, tzinfo=UTC)}),
-    ]
-    outcomes = {o.key: o for o in await send(connector, target, ops)}
-    assert outcomes["k0"].status is OutcomeStatus.REJECTED
-    assert outcomes["k0"].message.startswith("not sent")
-    assert "First Name" in outcomes["k0"].message
-    assert outcomes["k1"].status is OutcomeStatus.DELIVERED
+    with pytest.raises(ConfigError, match="rename the mapped field 'First Name'"):
+        await send(connector, target, [Op(OpKind.UPSERT, "k0", "ext-0", {"First Name": "Ann"})])
+    assert len(emulator.requests) == 0, "nothing sent"
+    await connector.aclose()
+
+
+async def test_dates_are_typed_and_a_bad_event_time_rejects_that_event_only() -> None:
+    _, emulator, connector = batch()
+    profiles = await connector.ensure_target(spec("profiles"))
+    birthday = datetime(1990, 5, 1, tzinfo=UTC)
+    [outcome] = await send(connector, profiles, [Op(OpKind.UPSERT, "k1", "ext-1", {"birthday": birthday})])
+    assert outcome.status is OutcomeStatus.DELIVERED
     [request] = [r for r in emulator.requests if r.path.endswith("/profiles/update")]
-    assert [op["identifiers"]["custom_id"] for op in request.body] == ["ext-1"]
-    assert request.body[0]["attributes"]["date(birthday)"] == "1990-05-01T00:00:00Z"
+    assert request.body[0]["attributes"] == {"date(birthday)": "1990-05-01T00:00:00Z"}
     assert emulator.profiles["ext-1"].attributes["birthday"] == "1990-05-01T00:00:00Z"
+    signup = await connector.ensure_target(spec("event", name="signup"))
+    ops = [
+        Op(OpKind.EVENT, "e1", "ext-1", {"time": "yesterday"}),
+        Op(OpKind.EVENT, "e2", "ext-2", {"time": "2026-11-02T08:00:00+01:00"}),
+    ]
+    outcomes = {o.key: o for o in await send(connector, signup, ops)}
+    assert outcomes["e1"].status is OutcomeStatus.REJECTED
+    assert outcomes["e1"].message == "not sent: 'yesterday' is not an ISO-8601 time"
+    assert outcomes["e2"].status is OutcomeStatus.DELIVERED
+    assert [(who, e["time"]) for who, e in emulator.events("signup")] == [("ext-2", "2026-11-02T07:00:00Z")]
     await connector.aclose()
 
 

@@ -257,16 +257,17 @@ class BatchConnector(Connector):
                 )
                 for op in ops
             ]
+        reserved = EVENT_RESERVED if ops[0].kind is OpKind.EVENT else NATIVE_ATTRIBUTES
+        mapped = {name: None for op in ops for name in op.fields if name != EVENT_TIME_FIELD}
+        names = bad_names(mapped, reserved)
+        if names:  # the mapping names them: every row would fail, so the run stops
+            raise ConfigError(
+                "Batch attribute names are lower-case letters, digits and underscores (at most 30); "
+                f"rename the mapped field {', '.join(map(repr, sorted(names)))}"
+            )
         refused: dict[int, str] = {}
         for index, op in enumerate(ops):
-            reserved = EVENT_RESERVED if op.kind is OpKind.EVENT else NATIVE_ATTRIBUTES
-            names = bad_names({k: v for k, v in op.fields.items() if k != EVENT_TIME_FIELD}, reserved)
-            if names:
-                refused[index] = (
-                    f"not sent: Batch attribute names are lower-case letters, digits and underscores "
-                    f"(at most 30): {', '.join(sorted(names))}"
-                )
-            elif op.kind is OpKind.EVENT and op.fields.get(EVENT_TIME_FIELD) is not None:
+            if op.kind is OpKind.EVENT and op.fields.get(EVENT_TIME_FIELD) is not None:
                 try:
                     event_time(op.fields[EVENT_TIME_FIELD])
                 except BadEventTime as exc:
