@@ -52,6 +52,8 @@ CONFIG_CODES = frozenset(
         "RESOURCE_NOT_FOUND",
     }
 )
+#: the longest quota wait honoured inside a run, in seconds
+MAX_RETRY_WAIT = 300.0
 _DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)s\s*$")
 
 
@@ -147,11 +149,15 @@ def _retry_delays(error: dict[str, Any]) -> Iterator[float]:
 
 
 def rate_headers(response: httpx.Response, now: float) -> RateHeaders:
-    """``Retry-After`` if sent, else the ``retryDelay`` Google puts in a RESOURCE_EXHAUSTED body."""
+    """``Retry-After`` if sent, else the ``retryDelay`` Google puts in a RESOURCE_EXHAUSTED body.
+    A wait longer than :data:`MAX_RETRY_WAIT` (a daily quota resets hours later) is not waited out
+    inside a run: the retries back off briefly, the rows end *failed* and the next run retries them."""
     retry_after = RateHeaders.from_retry_after(response, now).retry_after
     if retry_after is None and response.status_code == 429:
         retry_after = max(_retry_delays(error_of(response)), default=None)
-    return RateHeaders(retry_after=retry_after)
+    return RateHeaders(
+        retry_after=retry_after if retry_after is None or retry_after <= MAX_RETRY_WAIT else None
+    )
 
 
 def raise_for_error(response: httpx.Response, vendor: str) -> None:
