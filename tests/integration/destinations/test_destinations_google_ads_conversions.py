@@ -196,3 +196,44 @@ async def test_missing_conversion_actions_are_config_errors_and_pickers_list_cli
     with pytest.raises(ConfigError, match="create it in Google Ads first"):
         await connector.ensure_target(TargetSpec(kind="conversion_action", name="Website purchases (tag)"))
     await connector.aclose()
+
+
+@pytest.mark.anyio
+async def test_enhanced_conversions_for_leads_send_hashed_phones_and_prehashed_emails_as_they_are() -> None:
+    harness = Harness.of("google_ads_conversions")
+    fake = _fake(harness)
+    connector = harness.connect()
+    now = datetime.fromtimestamp(harness.clock(), UTC)
+    action = await connector.ensure_target(TargetSpec(kind="conversion_action", name="Sluice purchases"))
+    phones = dataclasses.replace(action, identifier_kind=IdentifierKind.PHONE)
+    outcomes = await _send(
+        connector,
+        phones,
+        _ops(
+            [
+                (
+                    "lead-1",
+                    "(650) 555-1212",
+                    {"conversion_time": now - timedelta(hours=3), "email": "Lead@Example.com"},
+                )
+            ]
+        ),
+    )
+    assert outcomes["lead-1"].status is OutcomeStatus.DELIVERED
+    digest = sha256_hex("someone@example.com")
+    hashed = dataclasses.replace(action, identifier_kind=IdentifierKind.HASHED)
+    outcomes = await _send(
+        connector, hashed, _ops([("lead-2", digest, {"conversion_time": now - timedelta(hours=2)})])
+    )
+    assert outcomes["lead-2"].status is OutcomeStatus.DELIVERED
+    first, second = [
+        r.body["conversions"][0] for r in fake.requests if r.path.endswith(":uploadClickConversions")
+    ]
+    assert first["userIdentifiers"] == [
+        {"hashedPhoneNumber": sha256_hex("+16505551212"), "userIdentifierSource": "FIRST_PARTY"},
+        {"hashedEmail": sha256_hex("lead@example.com"), "userIdentifierSource": "FIRST_PARTY"},
+    ]
+    assert not {"gclid", "gbraid", "wbraid"} & set(first)
+    assert second["userIdentifiers"] == [{"hashedEmail": digest, "userIdentifierSource": "FIRST_PARTY"}]
+    assert scan(fake) == []
+    await connector.aclose()
