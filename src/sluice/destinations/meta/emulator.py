@@ -21,7 +21,6 @@ replace session's last batch arrives (an unfinished session changes nothing).
 from __future__ import annotations
 
 import base64
-import hashlib
 import itertools
 import json
 import re
@@ -36,6 +35,7 @@ from sluice.destinations.meta.graph_emulation import (
     ACCOUNT_ID,
     GraphEmulator,
     GraphError,
+    email_hash,
     not_found,
 )
 from sluice.destinations.sdk import Target, TargetSpec
@@ -65,11 +65,6 @@ HASHED_KEYS = frozenset(
 )
 UNHASHED_KEYS = frozenset({"EXTERN_ID", "MADID", "MOBILE_ADVERTISER_ID", "PAGEUID", "LOOKALIKE_VALUE"})
 UNKNOWN_CONTACT = "Meta does not report unmatched people"
-
-
-def email_hash(email: str) -> str:
-    """SHA-256 of a trimmed, lowercased email (Meta's EMAIL normalisation)."""
-    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
 
 
 @dataclass
@@ -104,7 +99,6 @@ class MetaEmulator(GraphEmulator):
 
     def __init__(self, **kwargs: Any) -> None:
         self.accounts = {ACCOUNT_ID: Account(ACCOUNT_ID, "Sluice demo ad account")}
-        self.known: dict[str, str] = {}  # hash → identifier the suite seeded
         self.unhashed_refusals = 0
         #: open usersreplace sessions: (audience id, session id) → hashes collected so far
         self.replace_sessions: dict[tuple[str, int], set[str]] = {}
@@ -326,15 +320,11 @@ class MetaEmulator(GraphEmulator):
 
     # -- conformance hooks ---------------------------------------------------------------------
 
-    def seed_contacts(self, identifiers: Iterable[str]) -> None:
-        for email in identifiers:
-            self.known[email_hash(email)] = email
-
     def connector_config(self, base_url: str, *, valid: bool = True) -> dict[str, Any]:
         return {
             "access_token": self.token(valid=valid),
             "ad_account_id": ACCOUNT_ID,
-            "base_url": f"{base_url.rstrip('/')}/v25.0",
+            "base_url": self.graph_url(base_url),
         }
 
     def target_spec(self) -> TargetSpec:

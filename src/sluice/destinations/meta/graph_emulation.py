@@ -6,8 +6,10 @@ error objects ``{"error": {message, type, code, error_subcode, fbtrace_id}}``, t
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -18,6 +20,11 @@ from sluice.destinations.emulation import Emulator
 ACCESS_TOKEN = "EAAGemulator0000000000000000000000"  # noqa: S105 - the local fake's token
 WRONG_TOKEN = "EAAGwrong000000000000000000000000"  # noqa: S105 - a token the fake refuses
 ACCOUNT_ID = "act_1234567890"
+
+
+def email_hash(email: str) -> str:
+    """SHA-256 of a trimmed, lowercased email (Meta's ``EMAIL`` / ``em`` normalisation)."""
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
 
 
 class GraphError(Exception):
@@ -68,7 +75,18 @@ class GraphEmulator(Emulator):
 
     def __init__(self, **kwargs: Any) -> None:
         self.access_token = ACCESS_TOKEN
+        self.known: dict[str, str] = {}  # email hash → the email the suite seeded
         super().__init__(**kwargs)
+
+    def seed_contacts(self, identifiers: Iterable[str]) -> None:
+        """Meta takes anyone: seeding only lets the fake name the person behind a hash."""
+        for email in identifiers:
+            self.known[email_hash(email)] = email
+
+    @staticmethod
+    def graph_url(base_url: str) -> str:
+        """The Graph API base URL a connector config points at (any version is served)."""
+        return f"{base_url.rstrip('/')}/v25.0"
 
     def rate_limited(self) -> Response:
         response = graph_error(429, self.throttled_message, 80003, 2446079, is_transient=True)

@@ -32,7 +32,6 @@ from typing import Any, get_args
 from fastapi import FastAPI, Request
 
 from sluice.destinations.emulation import ReceivedEvent
-from sluice.destinations.meta.emulator import email_hash
 from sluice.destinations.meta.graph_emulation import GraphEmulator, GraphError, not_found
 from sluice.destinations.meta_capi.config import ActionSource
 from sluice.destinations.sdk import Target, TargetSpec
@@ -91,7 +90,6 @@ class MetaCapiEmulator(GraphEmulator):
 
     def __init__(self, **kwargs: Any) -> None:
         self.pixels = {PIXEL_ID: Pixel(PIXEL_ID, "Sluice demo pixel")}
-        self.known: dict[str, str] = {}  # email hash → email the suite seeded
         super().__init__(**kwargs)
 
     def _pixel(self, pixel_id: str, method: str = "get") -> Pixel:
@@ -205,15 +203,11 @@ class MetaCapiEmulator(GraphEmulator):
 
     # -- conformance hooks ---------------------------------------------------------------------
 
-    def seed_contacts(self, identifiers: Iterable[str]) -> None:
-        for email in identifiers:
-            self.known[email_hash(email)] = email
-
     def connector_config(self, base_url: str, *, valid: bool = True) -> dict[str, Any]:
         return {
             "access_token": self.token(valid=valid),
             "pixel_id": PIXEL_ID,
-            "base_url": f"{base_url.rstrip('/')}/v25.0",
+            "base_url": self.graph_url(base_url),
         }
 
     def target_spec(self) -> TargetSpec:
