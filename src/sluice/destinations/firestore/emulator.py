@@ -52,9 +52,48 @@ STATUS_NAMES = {
 }
 
 
+#: the private key of the emulator's fake service account — fixed, so a connector in one process and
+#: an emulator served by another (``sluice destination emulate``, benchmarks) agree; it signs nothing real
+ACCOUNT_KEY_PEM = """\
+-----BEGIN PRIVATE KEY-----
+MIIEvAIBADANBgkqhkiG9w0BAQEFAASCBKYwggSiAgEAAoIBAQDKc7PHWCsX+bmr
+ctnsUtdG7wHasyLPco2mrBiGgavSSl7bBcIAdaM0ZQL+qTatBjDnx8zcy+/c/Dzp
+KtwoTZBYYVi/KXsClT58hpn5JBWYEtEapLyEnNIftWFExUX3uZMV62BeEb8t99br
+eISI1er6/XYvfNMOaHK7j8s9ftELAiGGV1XcqXcqLPdx9+fyCH8kpNGXuv1vXSaD
+oevYNTkFhF4Ew4iSzVx3fws9hSqWad+m9IqZOVLZT2ToASI15lIxx3RZXFVfzDXL
+XuZC+nhgOGkjSMUNReH+SxOBUAgxkO+8l+w0+6bxSKSN8bQiDImXONkxMZaxm027
+R62YOg+lAgMBAAECgf9vjsmkIEbSAGOCnrX/g2JQPJbrH4a5uCGrcfZWBesOwrk9
+94feltIClabMiz6mw/XIj4PLOFE4p6OTgz3NokVffzPOZw0dTjEgj3GeYGYOVWEo
+gI0+7F52tCag8c96KbcnbgPOWsXtOU9W2CNBIY58e5TouCQdZflKcnqdAe9AIKwY
+HyIPsKbMo3o6cYrI97qAzpnynQ5OhP/uXJ4hhwHf0cR3X1vIDMBxKTjckixJsEXK
+Sq6exGouedAjYPoH41dYdSZCJFh8gJmfneqDxUzDke+3Su/NHsBEk93TnoLSAQp+
++StJxlgzzOpQLFHR21+DpxF9z/3+cEzEanAyrFECgYEA+0GIwM+L9UuJ4LU6NPyz
+SeLc0zquN9bWYhCqAdQqjbnoGONyKE60NbJ42g/ARGVmqCJf1XILB3Q/wB7vJAdO
+FCt2LkcCYODu/9rAawQtJyrfq5lxRUi5keLdl9jsNQak/USFbGwQ6sMh0artzDXk
+JsPf7mm7ROrYeYSBVEMUO3cCgYEAzkZFGJc8ZSfKBuNbZMBijVMy37dGt1f3VJGl
+nhyzbnAZSms5+zUzxJtSiXSOg9i0SWbDRp0MuAJqofo0Q7rRRqyr1q2HEw2JdGF3
+Jo92D+AMN9ErPqEeLxm+DkgNjmCr1fo5VmsD1xR7a1xxVgep2c3bP1On5EZ2j3wh
+UXGeXMMCgYAQFylP17rJ0bWZu2Fn5UsCD1I/AMIJd2uxSgnpJhI3k1FGzsIPzMKD
+sdNFe76/YpMJb3IdtDj6mDpA7no4H3OjnQjre8auN5l2ryalc9YEbR132tLDMh4Y
+NqQkRlMSLkPAqHO29tC6iBaRW9Xwvv7GcMLVfNXuWu/UEGVL5SPVjwKBgQDKww5G
+ltsaQBt52+FJz0bQztiySjEsJj8MFUMsgd/rDiv+GBrdkTV67IcccMNqXQkTIf2Q
+Gu6WrmFtKUpYzXnLtA4SL28YTnUwPmJmOB0Ai+bWsziEDtJh0DcfSLpymxoucxIL
+nZQfxpVvOmZ5/3x5ib4bqLrfTFhcwNLrgPj/CwKBgQCiyyIsFRMuuT00QUKRmGYw
+pcDe626d+z50f+n+qJZex9bskB1ThfIC5wvXAEHdtiB0XqobOd5ugGzaS28gWXFD
+0R605vIxuX8oS27G9veC/RFlDelfb/x3v86cbGpV8P83ndx6xBe2F1aayzGx/25F
+EzCIniRM+fOlek8u+tEbDA==
+-----END PRIVATE KEY-----
+"""
+
+
 @functools.cache
 def service_key(which: str) -> rsa.RSAPrivateKey:
-    """A key pair per name, made once per process: ``account`` is registered, ``stranger`` is not."""
+    """``account``: the registered fake service account's key; any other name: a fresh key Google
+    (here, the emulator) does not know (bad credentials)."""
+    if which == "account":
+        loaded = serialization.load_pem_private_key(ACCOUNT_KEY_PEM.encode(), password=None)
+        assert isinstance(loaded, rsa.RSAPrivateKey)
+        return loaded
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
@@ -95,7 +134,6 @@ class FirestoreEmulator(Emulator):
         self.tokens: set[str] = set()
         #: document names whose next write loses a contention race (answered ABORTED once)
         self.contended: set[str] = set()
-        self.base_url = "http://emulator.test"
         super().__init__(**kwargs)
 
     # -- errors ------------------------------------------------------------------------------
@@ -187,8 +225,9 @@ class FirestoreEmulator(Emulator):
         end = start + size
         return items[start:end], (str(end) if end < len(items) else None)
 
-    def _verify_assertion(self, assertion: str) -> str | None:
-        """Why a JWT assertion is refused (Google's ``error_description``), or None."""
+    def _verify_assertion(self, assertion: str, audience: str) -> str | None:
+        """Why a JWT assertion is refused (Google's ``error_description``), or None; ``audience`` is
+        the token endpoint's URL as this request reached it."""
         try:
             header_b64, claims_b64, signature_b64 = assertion.split(".")
             header, claims = json.loads(_unb64(header_b64)), json.loads(_unb64(claims_b64))
@@ -207,7 +246,7 @@ class FirestoreEmulator(Emulator):
             return "Invalid JWT Signature."
         if claims.get("iss") != CLIENT_EMAIL:
             return "Invalid grant: account not found"
-        if claims.get("aud") != f"{self.base_url}/token":
+        if claims.get("aud") != audience:
             return "Invalid JWT: Failed audience check."
         if DATASTORE_SCOPE not in str(claims.get("scope", "")).split():
             return "Invalid OAuth scope or ID token audience provided."
@@ -231,7 +270,9 @@ class FirestoreEmulator(Emulator):
                 return JSONResponse(
                     {"error": "unsupported_grant_type", "error_description": "Invalid grant_type"}, 400
                 )
-            refusal = self._verify_assertion(str(form.get("assertion", "")))
+            refusal = self._verify_assertion(
+                str(form.get("assertion", "")), str(request.url.replace(query=""))
+            )
             if refusal is not None:
                 return JSONResponse({"error": "invalid_grant", "error_description": refusal}, 400)
             issued = f"ya29.{secrets.token_urlsafe(24)}"
@@ -291,19 +332,19 @@ class FirestoreEmulator(Emulator):
         """Firestore has no contacts: documents are whatever Sluice writes."""
 
     def connector_config(self, base_url: str, *, valid: bool = True) -> dict[str, Any]:
-        self.base_url = base_url.rstrip("/")
+        root = base_url.rstrip("/")
         account = {
             "type": "service_account",
             "project_id": PROJECT,
             "private_key_id": "emulator-key",
             "private_key": pem(service_key("account" if valid else "stranger")),
             "client_email": CLIENT_EMAIL,
-            "token_uri": f"{self.base_url}/token",
+            "token_uri": f"{root}/token",
         }
         return {
             "project_id": PROJECT,
             "service_account_json": json.dumps(account),
-            "base_url": f"{self.base_url}/v1",
+            "base_url": f"{root}/v1",
             "requests_per_second": 50,
         }
 
