@@ -182,3 +182,16 @@ async def test_calls_stay_within_100_per_minute_and_5_in_flight() -> None:
     assert emulator.throttled == 0, "Actito never had to slow a call down"
     assert emulator.peak_in_flight <= 5
     await connector.aclose()
+
+
+async def test_segmentations_of_the_same_name_in_two_categories_stay_apart() -> None:
+    harness, emulator, connector = actito()
+    emulator.segmentations.append(("Tiers 2027", "Gold"))
+    [person] = harness.contacts([1])
+    picked = await connector.ensure_target(TargetSpec("segmentation", name="Gold", parent_id="Tiers 2027"))
+    assert (picked.id, picked.parent_id) == ("Tiers 2027:Gold", "Tiers 2027")
+    page = await connector.list_targets("segmentation")
+    assert {t.id for t in page.items} >= {"Loyalty:Gold", "Tiers 2027:Gold"}
+    await send(connector, picked, [Op(OpKind.ADD, "k", person)])
+    assert emulator.find("emailAddress", person).segmentations == {("Tiers 2027", "Gold")}  # type: ignore[union-attr]
+    await connector.aclose()

@@ -64,6 +64,17 @@ def actito_message(response: httpx.Response) -> str:
     return f"HTTP {response.status_code}"
 
 
+def segmentation_id(category: str, name: str) -> str:
+    """A segmentation's target id: ``<category>:<name>`` (names repeat across categories)."""
+    return f"{category}:{name}" if category else name
+
+
+def split_segmentation_id(target_id: str) -> tuple[str, str]:
+    """(category, name) of a segmentation target id (category empty when it has none)."""
+    category, colon, name = target_id.partition(":")
+    return (category, name) if colon else ("", target_id)
+
+
 def _value(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.strftime("%d/%m/%Y %H:%M:%S")
@@ -183,13 +194,12 @@ class ActitoConnector(Connector):
         if kind == SUBSCRIPTION:
             names = [str(s["name"]) for s in table.get("subscriptions") or [] if isinstance(s, dict)]
             return TargetPage([Target(SUBSCRIPTION, n, n) for n in names])
-        items = [
-            Target(
-                SEGMENTATION, str(s["name"]), str(s["name"]), parent_id=str(s.get("category") or "") or None
-            )
-            for s in table.get("segmentations") or []
-            if isinstance(s, dict)
-        ]
+        items = []
+        for segmentation in table.get("segmentations") or []:
+            if isinstance(segmentation, dict):
+                category, name = str(segmentation.get("category") or ""), str(segmentation["name"])
+                target_id = segmentation_id(category, name)
+                items.append(Target(SEGMENTATION, target_id, name, parent_id=category or None))
         return TargetPage(items)
 
     async def ensure_target(self, spec: TargetSpec) -> Target:
@@ -200,7 +210,8 @@ class ActitoConnector(Connector):
             raise ConfigError(f"Actito has no target kind {spec.kind!r}")
         wanted = spec.id or spec.name
         for target in (await self.list_targets(spec.kind)).items:
-            if target.id == wanted and (spec.parent_id is None or target.parent_id == spec.parent_id):
+            named = target.id == wanted or (not spec.id and target.name == wanted)
+            if named and (spec.parent_id is None or target.parent_id == spec.parent_id):
                 return target
         raise ConfigError(
             f"profile table {self.config.profile_table!r} has no {spec.kind} {wanted!r} "
@@ -253,10 +264,8 @@ class ActitoConnector(Connector):
                 raise RowRejected(actito_message(found))
             member = op.kind is OpKind.ADD
             if target.kind == SEGMENTATION:
-                segmentation = {
-                    "name": target.id,
-                    **({"category": target.parent_id} if target.parent_id else {}),
-                }
+                category, name = split_segmentation_id(target.id)
+                segmentation = {"name": name, **({"category": category} if category else {})}
                 body["segmentations"] = [{"belongs": member, "segmentation": segmentation}]
             else:
                 body["subscriptions"] = [{"name": target.id, "subscribe": member}]

@@ -28,6 +28,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from sluice.destinations.actito.connector import split_segmentation_id
 from sluice.destinations.emulation import Emulator, local_path
 from sluice.destinations.sdk import IdentifierKind, Target, TargetSpec
 
@@ -325,7 +326,9 @@ class ActitoEmulator(Emulator):
         return TargetSpec(kind="segmentation", name="Sluice conformance", create_if_missing=False)
 
     def _segmentation(self, target: Target) -> tuple[str, str]:
-        return next(s for s in self.segmentations if s[1] == target.id and target.parent_id in (None, s[0]))
+        """(category, name) of a segmentation target (id ``<category>:<name>``)."""
+        category, name = split_segmentation_id(target.id)
+        return next(s for s in self.segmentations if s[1] == name and category in ("", s[0]))
 
     def members(self, target: Target) -> set[str]:
         if target.kind == "subscription":
