@@ -5,18 +5,26 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
 from typing import Any, cast
 
 import httpx
 import pytest
 
+from sluice.core.settings import Settings
+from sluice.demo.emulator_server import BackgroundEmulators
+from sluice.demo.warehouse import build_demo_warehouse
 from sluice.destinations.dv360.emulator import Dv360Emulator
+from sluice.destinations.emulators import demo_contacts
 from sluice.destinations.errors import ConfigError
-from sluice.destinations.hashing import sha256_hex
+from sluice.destinations.hashing import GOOGLE_ADS, PiiField, hash_value, sha256_hex
 from sluice.destinations.sdk import IdentifierKind, OpKind, OutcomeStatus, TargetSpec
 from sluice.destinations.testing import DestinationConformance
 from sluice.destinations.testing.harness import EMULATOR_URL, Harness
 from sluice.destinations.testing.pii import scan
+from sluice.destinations.testing.runs import newsletter_activation, run_once
+from sluice.store.db import Database
 
 
 class TestDv360ConformanceSendsNoRawPii(DestinationConformance):
@@ -145,3 +153,26 @@ async def test_unknown_advertisers_and_audiences_are_config_errors() -> None:
     with pytest.raises(ConfigError, match="named 'Missing'"):
         await connector.ensure_target(TargetSpec(kind="audience", name="Missing", create_if_missing=False))
     await connector.aclose()
+
+
+def test_a_real_run_keeps_a_dv360_audience_of_hashed_demo_emails(
+    settings: Settings, sqlite_database: Database, tmp_path: Path
+) -> None:
+    warehouse = tmp_path / "demo.duckdb"
+    build_demo_warehouse(users=300, seed=5, path=warehouse, as_of=date.today())
+    with BackgroundEmulators(contacts=demo_contacts(warehouse)) as emulators:
+        target = {"kind": "audience", "name": "Newsletter", "create_if_missing": True}
+        activation_id = newsletter_activation(sqlite_database, emulators, warehouse, "dv360", target)
+        first = run_once(sqlite_database, settings, activation_id)
+        assert first.state == "succeeded", first.error
+        emulator = emulators.emulators["dv360"]
+        assert isinstance(emulator, Dv360Emulator)
+        (audience,) = emulator.audiences.values()
+        assert audience.name == "Newsletter"
+        assert len(audience.members) == first.counts["delivered"] > 0
+        google = {hash_value(PiiField.EMAIL, e, GOOGLE_ADS) for e in demo_contacts(warehouse)}
+        assert audience.members <= google
+        assert scan(emulator) == []
+        again = run_once(sqlite_database, settings, activation_id)
+        assert again.state == "succeeded", again.error
+        assert again.counts.get("delivered", 0) == 0, "an unchanged audience sends nothing"
