@@ -33,13 +33,20 @@ class IdentityGraph(WorkspaceScoped, Base):
     model_id: Mapped[str | None] = mapped_column(
         String(26), ForeignKey("models.id", ondelete="SET NULL"), default=None
     )
+    # When runs are queued by the scheduler (the kinds of activations, time-based only).
+    schedule: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    schedule_signature: Mapped[str] = mapped_column(String(64), default="")
+    next_run_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
 
 
 _ACTIVE_RUN_WHERE = text("state = 'running'")
 
 
 class IdentityRun(WorkspaceScoped, Base):
-    """One run of a graph: ``running`` → ``succeeded`` | ``failed``, with counts and warnings.
+    """One run of a graph: ``running`` → ``succeeded`` | ``skipped`` | ``failed``, with counts and warnings.
+
+    ``fingerprint`` digests the spec and every input model's rows (computed in the warehouse); a
+    run whose fingerprint equals the last successful run's is ``skipped`` and carries its counts.
 
     ``details`` holds per-rule counts; ``warnings`` user-facing sentences (shared values skipped,
     limits, suspiciously large profiles). At most one running run per graph.
@@ -71,3 +78,4 @@ class IdentityRun(WorkspaceScoped, Base):
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     warnings: Mapped[list[Any]] = mapped_column(default=list)
     error: Mapped[str | None] = mapped_column(Text, default=None)
+    fingerprint: Mapped[str | None] = mapped_column(String(64), default=None)
