@@ -53,7 +53,11 @@ PAGE = 100
 TOKEN_SECONDS = 50 * 60  # Splio tokens last one hour; renew before
 CONTACT_FIELDS = frozenset({"firstname", "lastname", "cellphone", "language"})
 ALREADY_EXISTS = "already exists"
-NOT_FOUND = "Contact not found for given identifier."
+ALLOWED = {
+    GROUP: (OpKind.ADD, OpKind.REMOVE),
+    LIST: (OpKind.ADD, OpKind.REMOVE),
+    CONTACTS: (OpKind.UPSERT, OpKind.CLEAR),
+}
 
 
 def splio_message(response: httpx.Response) -> str:
@@ -252,10 +256,7 @@ class SplioConnector(Connector):
     # -- delivery ------------------------------------------------------------------------------
 
     async def apply(self, target: Target, ops: Sequence[Op]) -> list[Outcome]:
-        kind = ops[0].kind
-        allowed = {GROUP: (OpKind.ADD, OpKind.REMOVE), LIST: (OpKind.ADD, OpKind.REMOVE)}
-        allowed[CONTACTS] = (OpKind.UPSERT, OpKind.CLEAR)
-        if kind not in allowed.get(target.kind, ()):
+        if ops[0].kind not in ALLOWED.get(target.kind, ()):
             return [
                 Outcome.of(
                     op, OutcomeStatus.REJECTED, f"Splio {target.kind} targets do not support {op.kind}"
