@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -100,11 +101,12 @@ async def test_partial_errors_reject_only_the_indexed_operations_with_batchs_rea
     await connector.aclose()
 
 
-async def test_a_mapped_name_batch_refuses_stops_the_run_before_sending() -> None:
+@pytest.mark.parametrize(("kind", "name"), [("profiles", "First Name"), ("installs", "$email_address")])
+async def test_a_mapped_name_batch_refuses_stops_the_run_before_sending(kind: str, name: str) -> None:
     _, emulator, connector = batch()
-    target = await connector.ensure_target(spec("profiles"))
-    with pytest.raises(ConfigError, match="rename the mapped field 'First Name'"):
-        await send(connector, target, [Op(OpKind.UPSERT, "k0", "ext-0", {"First Name": "Ann"})])
+    target = await connector.ensure_target(spec(kind))
+    with pytest.raises(ConfigError, match=f"rename the mapped field '{re.escape(name)}'"):
+        await send(connector, target, [Op(OpKind.UPSERT, "k0", "ext-0", {name: "Ann"})])
     assert len(emulator.requests) == 0, "nothing sent"
     await connector.aclose()
 

@@ -9,8 +9,8 @@ the Mobile Engagement Platform.
 - Install data (upsert) goes through the Custom Data API ``POST /1.0/{app API key}/data/users``
   (``X-Authorization``), ``[{"id": <custom id>, "update": {"overwrite": false, "values":
   {"u.<name>": value}}}]``, up to 10,000 users, refused as a whole on a bad value (delivery splits).
-- Attribute names are ``[a-z0-9_]`` (≤ 30 characters): mapped names are refused before sending
-  otherwise; dates are sent as ``date(<name>)`` with an ISO-8601 value; a null value deletes the
+- Attribute names are ``[a-z0-9_]`` (≤ 30 characters): a mapping naming another stops the run
+  before anything is sent; dates are sent as ``date(<name>)`` with an ISO-8601 value; a null value deletes the
   attribute (removal behaviour *clear*). Native profile attributes keep their ``$`` names
   (``$email_address``, ``$email_marketing``, ``$phone_number``, ``$sms_marketing``, ``$language``,
   ``$region``, ``$timezone``).
@@ -51,15 +51,6 @@ EVENT = "event"
 OPERATIONS_LIMIT = 200
 BURST_UPDATES = 1000  # /profiles/update: 300 updates per second, peaks up to 1,000
 PACE_MARGIN = 0.9  # stay 10 % under Batch's bucket: clocks and counting never line up exactly
-
-
-def update_pace(updates_per_second: float) -> RateLimit:
-    """Calls of up to 200 updates paced so that bursts stay under 1,000 updates and the sustained
-    rate under ``updates_per_second`` (Batch counts one update per custom id in a call)."""
-    calls_in_burst = PACE_MARGIN * BURST_UPDATES / OPERATIONS_LIMIT
-    return RateLimit(calls_in_burst, calls_in_burst * OPERATIONS_LIMIT / (PACE_MARGIN * updates_per_second))
-
-
 NATIVE_ATTRIBUTES = frozenset(
     {
         "$email_address",
@@ -80,6 +71,13 @@ ALLOWED = {
     INSTALLS: (OpKind.UPSERT, OpKind.CLEAR),
     EVENT: (OpKind.EVENT,),
 }
+
+
+def update_pace(updates_per_second: float) -> RateLimit:
+    """Calls of up to 200 updates paced so that bursts stay under 1,000 updates and the sustained
+    rate under ``updates_per_second`` (Batch counts one update per custom id in a call)."""
+    calls_in_burst = PACE_MARGIN * BURST_UPDATES / OPERATIONS_LIMIT
+    return RateLimit(calls_in_burst, calls_in_burst * OPERATIONS_LIMIT / (PACE_MARGIN * updates_per_second))
 
 
 def batch_message(response: httpx.Response) -> str:
@@ -257,7 +255,7 @@ class BatchConnector(Connector):
                 )
                 for op in ops
             ]
-        reserved = EVENT_RESERVED if ops[0].kind is OpKind.EVENT else NATIVE_ATTRIBUTES
+        reserved = {EVENT: EVENT_RESERVED, PROFILES: NATIVE_ATTRIBUTES}.get(target.kind, frozenset())
         mapped = {name: None for op in ops for name in op.fields if name != EVENT_TIME_FIELD}
         names = bad_names(mapped, reserved)
         if names:  # the mapping names them: every row would fail, so the run stops
