@@ -167,21 +167,23 @@ class Emulators:
 @pytest.fixture(scope="session")
 def emulators(tmp_path_factory: pytest.TempPathFactory, demo_warehouse: Path) -> Iterator[Emulators]:
     """Mailchimp's emulator on a free port, with most demo users as existing contacts."""
-    port = _free_port()
     log = tmp_path_factory.mktemp("emulators") / "emulators.log"
-    env = {name: value for name, value in os.environ.items() if not name.startswith("SLUICE_")}
+    yield from _serve_emulator("mailchimp", log, "--seed-warehouse", str(demo_warehouse))
+
+
+@pytest.fixture(scope="session")
+def pinterest_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulators]:
+    """Pinterest's emulator (an OAuth vendor: its consent page approves at once) on a free port."""
+    yield from _serve_emulator("pinterest", tmp_path_factory.mktemp("pinterest") / "emulator.log")
+
+
+def _serve_emulator(name: str, log: Path, *options: str) -> Iterator[Emulators]:
+    """``sluice destination emulate NAME`` on a free port until the session ends."""
+    port = _free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("SLUICE_")}
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [
-                str(VENV_BIN / "sluice"),
-                "destination",
-                "emulate",
-                "mailchimp",
-                "--port",
-                str(port),
-                "--seed-warehouse",
-                str(demo_warehouse),
-            ],
+            [str(VENV_BIN / "sluice"), "destination", "emulate", name, "--port", str(port), *options],
             env=env,
             stdout=sink,
             stderr=subprocess.STDOUT,
@@ -203,7 +205,7 @@ def emulators(tmp_path_factory: pytest.TempPathFactory, demo_warehouse: Path) ->
                     f"the emulators did not answer within {STARTUP_SECONDS} s:\n{log.read_text()[-3000:]}"
                 )
             time.sleep(0.2)
-        configs = {name: entry["config"] for name, entry in index.json().items()}
+        configs = {served: entry["config"] for served, entry in index.json().items()}
         yield Emulators(url=url, configs=configs)
     finally:
         process.terminate()

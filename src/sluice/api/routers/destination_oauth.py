@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
 from sluice.api.deps import DbSession, get_database, require
+from sluice.api.urls import local_path, public_base_url
 from sluice.auth.audit import record_audit
 from sluice.auth.browser import SESSION_COOKIE, authenticate_cookie
 from sluice.auth.permissions import Permission
@@ -26,7 +27,6 @@ from sluice.auth.principal import Principal
 from sluice.auth.resolve import WORKSPACE_HEADER
 from sluice.core.crypto import SecretDecryptionError
 from sluice.core.errors import InvalidInput, NotAuthenticated, SluiceError
-from sluice.core.settings import Settings
 from sluice.destinations import oauth_flow
 from sluice.store.scoped import get_scoped
 from sluice.store.tables.destinations import Destination
@@ -42,18 +42,6 @@ class OAuthAuthorizeOut(BaseModel):
     """Where to send the browser to approve Sluice at the vendor."""
 
     authorize_url: str = Field(description="The vendor's authorization page (state and PKCE included).")
-
-
-def _base_url(request: Request) -> str:
-    settings: Settings = request.app.state.settings
-    return (settings.public_url or str(request.base_url)).rstrip("/")
-
-
-def _safe_return(path: str) -> str:
-    """A path of this site only, so the flow cannot be turned into an open redirect."""
-    return (
-        path if path.startswith("/") and not path.startswith("//") and "\\" not in path else "/destinations"
-    )
 
 
 def _browser_session_id(request: Request, session: DbSession) -> str:
@@ -84,8 +72,8 @@ def authorize_destination(
         get_database(request).secrets,
         user_id=principal.user_id,
         session_id=_browser_session_id(request, session),
-        redirect_uri=_base_url(request) + CALLBACK_PATH,
-        return_to=_safe_return(return_to or f"/destinations/{destination.id}"),
+        redirect_uri=public_base_url(request) + CALLBACK_PATH,
+        return_to=local_path(return_to, f"/destinations/{destination.id}"),
     )
     record_audit(
         session, "destination.oauth_started", "destination", destination.id, {"type": destination.type}

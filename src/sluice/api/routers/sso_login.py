@@ -15,6 +15,7 @@ from fastapi import APIRouter, Form, Query, Request, status
 from fastapi.responses import RedirectResponse, Response
 
 from sluice.api.deps import DbSession, get_database
+from sluice.api.urls import local_path, public_base_url
 from sluice.auth.audit import AuditContext, bind_audit_context, record_audit
 from sluice.auth.browser import client_ip, start_session
 from sluice.auth.sso import oidc, saml
@@ -28,16 +29,6 @@ CALLBACK_PATH = "/api/v1/auth/sso/oidc/callback"
 STATE_COOKIE_PATH = "/api/v1/auth/sso"
 
 
-def _base_url(request: Request) -> str:
-    settings: Settings = request.app.state.settings
-    return (settings.public_url or str(request.base_url)).rstrip("/")
-
-
-def _safe_return(path: str) -> str:
-    """Only paths of this site, so the sign-in cannot be turned into an open redirect."""
-    return path if path.startswith("/") and not path.startswith("//") and "\\" not in path else "/"
-
-
 def _enabled(session: DbSession, provider_id: str, kind: str) -> SsoProvider:
     provider = session.get(SsoProvider, provider_id)
     if provider is None or not provider.enabled or provider.kind != kind:
@@ -48,7 +39,7 @@ def _enabled(session: DbSession, provider_id: str, kind: str) -> SsoProvider:
 def _finish(
     session: DbSession, request: Request, provider: SsoProvider, user: User, return_to: str
 ) -> RedirectResponse:
-    redirect = RedirectResponse(_safe_return(return_to), status_code=status.HTTP_303_SEE_OTHER)
+    redirect = RedirectResponse(local_path(return_to), status_code=status.HTTP_303_SEE_OTHER)
     settings: Settings = request.app.state.settings
     start_session(session, user, request, redirect, settings, provider.kind)
     record_audit(
@@ -73,11 +64,15 @@ def sso_start(
     box = get_database(request).secrets
     if provider.kind == "saml":
         url = saml.begin(
-            provider, box, _base_url(request), login_hint=email, return_to=_safe_return(return_to)
+            provider, box, public_base_url(request), login_hint=email, return_to=local_path(return_to)
         )
         return RedirectResponse(url, status_code=status.HTTP_302_FOUND)
     url, sealed = oidc.begin(
-        provider, box, _base_url(request) + CALLBACK_PATH, login_hint=email, return_to=_safe_return(return_to)
+        provider,
+        box,
+        public_base_url(request) + CALLBACK_PATH,
+        login_hint=email,
+        return_to=local_path(return_to),
     )
     response = RedirectResponse(url, status_code=status.HTTP_302_FOUND)
     response.set_cookie(
@@ -107,7 +102,7 @@ def oidc_callback(
     box = get_database(request).secrets
     sealed = oidc.read_state(box, request.cookies.get(oidc.STATE_COOKIE))
     provider = _enabled(session, sealed["provider_id"], "oidc")
-    identity = oidc.complete(provider, box, _base_url(request) + CALLBACK_PATH, sealed, code, state)
+    identity = oidc.complete(provider, box, public_base_url(request) + CALLBACK_PATH, sealed, code, state)
     bind_audit_context(session, AuditContext(workspace_id=provider.workspace_id, ip=client_ip(request)))
     user = provision(session, provider, identity)
     return _finish(session, request, provider, user, identity.return_to)
@@ -123,7 +118,7 @@ def saml_acs(
     """Finish a SAML sign-in: verify the signed response, provision just in time, start the session."""
     state = saml.read_relay_state(get_database(request).secrets, relay_state)
     provider = _enabled(session, state["provider_id"], "saml")
-    identity = saml.complete(provider, _base_url(request), state, saml_response, relay_state)
+    identity = saml.complete(provider, public_base_url(request), state, saml_response, relay_state)
     bind_audit_context(session, AuditContext(workspace_id=provider.workspace_id, ip=client_ip(request)))
     user = provision(session, provider, identity)
     return _finish(session, request, provider, user, identity.return_to)
@@ -135,4 +130,6 @@ def saml_metadata(request: Request, session: DbSession, provider_id: str = Query
     provider = session.get(SsoProvider, provider_id)
     if provider is None or provider.kind != "saml":
         raise NotFound(f"SAML provider {provider_id!r} not found")
-    return Response(saml.metadata(provider, _base_url(request)), media_type="application/samlmetadata+xml")
+    return Response(
+        saml.metadata(provider, public_base_url(request)), media_type="application/samlmetadata+xml"
+    )

@@ -57,7 +57,14 @@ export function OAuthConnect({
               : `Saves these settings, then opens ${oauth.vendor} so you can allow Sluice to manage your audiences.`}
           </Text>
         </div>
-        <Button variant={connected ? "default" : "filled"} leftSection={<IconLink size={16} />} loading={loading} disabled={disabled} onClick={onConnect}>
+        <Button
+          variant={connected ? "default" : "filled"}
+          leftSection={<IconLink size={16} />}
+          loading={loading}
+          disabled={disabled}
+          onClick={onConnect}
+          style={{ flexShrink: 0 }}
+        >
           {connected ? "Reconnect" : `Connect with ${oauth.vendor}`}
         </Button>
       </Group>
