@@ -166,6 +166,9 @@ async def test_install_data_goes_to_the_custom_data_api_and_a_bad_user_is_isolat
     assert calls[0].headers["x-authorization"] == emulator.rest_key
     assert calls[0].body[0] == {"id": "ext-0", "update": {"overwrite": False, "values": {"u.plan": "gold"}}}
     assert emulator.profiles == {}, "install data never touches CEP profiles"
+    [empty] = await send(connector, target, [Op(OpKind.UPSERT, "k3", "ext-3", {})])
+    assert (empty.status, empty.message) == (OutcomeStatus.DELIVERED, "nothing to update: no mapped field")
+    assert "ext-3" not in emulator.installs, "Batch wants at least one value per user: nothing sent"
     await connector.aclose()
 
 

@@ -318,8 +318,17 @@ class BatchConnector(Connector):
         ]
 
     async def _installs(self, ops: Sequence[Op]) -> list[Outcome]:
-        if not ops:
-            return []
+        """Custom data of the ops that carry fields (Batch requires at least one value per user);
+        outcomes in the order of ``ops``."""
+        with_values = [op for op in ops if op.fields]
+        if with_values:
+            await self._send_installs(with_values)
+        return [
+            Outcome.of(op, OutcomeStatus.DELIVERED, "" if op.fields else "nothing to update: no mapped field")
+            for op in ops
+        ]
+
+    async def _send_installs(self, ops: Sequence[Op]) -> None:
         users = [
             {
                 "id": op.identifier,
@@ -336,4 +345,3 @@ class BatchConnector(Connector):
         response = await self._post(self._installs_path, users)
         if response.status_code >= 400:
             raise RowRejected(batch_message(response))  # one bad user refuses the request: delivery splits
-        return [Outcome.of(op, OutcomeStatus.DELIVERED) for op in ops]

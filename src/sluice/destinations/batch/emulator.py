@@ -259,7 +259,9 @@ class BatchEmulator(Emulator):
                 try:
                     if not isinstance(user, dict) or not isinstance(user.get("id"), str) or not user["id"]:
                         raise Refused("id must be a non-empty string", "id")
-                    update = user.get("update") or {}
+                    update = user.get("update")
+                    if not isinstance(update, dict) or not update.get("values"):
+                        raise Refused("update.values must hold at least one attribute", "update.values")
                     values = self._attributes(
                         update.get("values") or {},
                         prefix="u.",
