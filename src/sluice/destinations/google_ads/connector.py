@@ -43,7 +43,7 @@ from sluice.destinations.sdk import (
 )
 
 USER_LIST = "user_list"
-BATCH_LIMIT = 100_000  # user identifiers per addOperations request (one per op here)
+BATCH_LIMIT = 50_000  # users per job Sluice sends (one identifier each; Google takes 100,000 per request)
 MEMBERSHIP_DAYS = 540  # the longest membership Google allows on Customer Match lists
 #: identifier kind → the UserIdentifier field holding its SHA-256
 IDENTIFIER_FIELDS = {
