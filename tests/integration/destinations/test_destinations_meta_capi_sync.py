@@ -21,14 +21,13 @@ from sluice.destinations.hashing import sha256_hex
 from sluice.destinations.meta_capi.connector import MetaCapiConnector
 from sluice.destinations.meta_capi.emulator import PIXEL_ID, MetaCapiEmulator
 from sluice.destinations.testing.pii import scan
+from sluice.destinations.testing.runs import run_once
 from sluice.schemas.segments import SegmentDefinition
 from sluice.store.db import Database
-from sluice.store.tables.activations import Activation, Run
+from sluice.store.tables.activations import Activation
 from sluice.store.tables.destinations import Destination
 from sluice.store.tables.models import Model
 from sluice.store.tables.segments import Segment
-from sluice.sync.runner import execute_run
-from sluice.sync.runs import RunRequest, request_run
 
 CompletedOrders = tuple[Database, Settings, MetaCapiEmulator, str, Path]
 
@@ -98,19 +97,6 @@ def capi_run(settings: Settings, sqlite_database: Database, tmp_path: Path) -> I
             session.flush()
             activation_id = activation.id
         yield sqlite_database, settings, emulator, activation_id, warehouse
-
-
-def run_once(database: Database, settings: Settings, activation_id: str) -> Run:
-    with database.session() as session:
-        activation = session.get(Activation, activation_id)
-        assert activation is not None
-        run_id = request_run(session, activation, RunRequest()).id
-    execute_run(database, settings, run_id, worker="test")
-    with database.session() as session:
-        run = session.get(Run, run_id)
-        assert run is not None
-        session.expunge(run)
-        return run
 
 
 def test_completed_orders_are_sent_once_as_purchases_within_the_window(capi_run: CompletedOrders) -> None:

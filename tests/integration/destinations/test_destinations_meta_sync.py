@@ -12,19 +12,12 @@ import pytest
 from sluice.core.settings import Settings
 from sluice.demo.emulator_server import BackgroundEmulators
 from sluice.demo.warehouse import build_demo_warehouse
-from sluice.demo.workspace import DemoWorkspace, seed_demo_workspace
 from sluice.destinations.emulators import demo_contacts
 from sluice.destinations.hashing import sha256_hex
-from sluice.destinations.meta.connector import MetaConnector
 from sluice.destinations.meta.emulator import MetaEmulator
 from sluice.destinations.testing.pii import scan
-from sluice.segments.demo import NEWSLETTER
+from sluice.destinations.testing.runs import newsletter_activation, run_once
 from sluice.store.db import Database
-from sluice.store.tables.activations import Activation, Run
-from sluice.store.tables.destinations import Destination
-from sluice.store.tables.segments import Segment
-from sluice.sync.runner import execute_run
-from sluice.sync.runs import RunRequest, request_run
 
 
 @pytest.fixture
@@ -34,53 +27,9 @@ def meta_run(
     warehouse = tmp_path / "demo.duckdb"
     build_demo_warehouse(users=600, seed=7, path=warehouse, as_of=date.today())
     with BackgroundEmulators(contacts=demo_contacts(warehouse)) as emulators:
-        workspace: DemoWorkspace = seed_demo_workspace(
-            sqlite_database, warehouse=warehouse, emulators_url=emulators.url
-        )
-        config = emulators.emulators["meta"].connector_config(f"{emulators.url}/meta")
-        secrets = set(MetaConnector.config_model.secret_field_names())
-        with sqlite_database.session() as session:
-            destination = Destination(
-                workspace_id=workspace.workspace_id, name="Meta (emulator)", type="meta"
-            )
-            session.add(destination)
-            destination.config = {k: v for k, v in config.items() if k not in secrets}
-            destination.write_secrets(
-                sqlite_database.secrets, {k: v for k, v in config.items() if k in secrets}
-            )
-            session.flush()
-            segment = (
-                session.query(Segment).filter_by(workspace_id=workspace.workspace_id, name=NEWSLETTER).one()
-            )
-            activation = Activation(
-                workspace_id=workspace.workspace_id,
-                name="Newsletter → Meta",
-                segment_id=segment.id,
-                destination_id=destination.id,
-                service="membership",
-                target={"kind": "custom_audience", "name": "Newsletter", "create_if_missing": True},
-                identifier={"field": "email", "kind": "email"},
-                mapping=[],
-                schedule={"kind": "manual"},
-                settings={},
-            )
-            session.add(activation)
-            session.flush()
-            activation_id = activation.id
+        target = {"kind": "custom_audience", "name": "Newsletter", "create_if_missing": True}
+        activation_id = newsletter_activation(sqlite_database, emulators, warehouse, "meta", target)
         yield sqlite_database, settings, emulators, activation_id, warehouse
-
-
-def run_once(database: Database, settings: Settings, activation_id: str) -> Run:
-    with database.session() as session:
-        activation = session.get(Activation, activation_id)
-        assert activation is not None
-        run_id = request_run(session, activation, RunRequest()).id
-    execute_run(database, settings, run_id, worker="test")
-    with database.session() as session:
-        run = session.get(Run, run_id)
-        assert run is not None
-        session.expunge(run)
-        return run
 
 
 def test_a_run_creates_the_audience_and_sends_only_hashes(
@@ -129,15 +78,8 @@ def test_a_full_refresh_replaces_the_audience_so_leavers_are_removed(
     left = sha256_hex(leaver.strip().lower())
     assert left in before
 
-    with database.session() as session:
-        activation = session.get(Activation, activation_id)
-        assert activation is not None
-        run_id = request_run(session, activation, RunRequest(full_refresh=True)).id
-    execute_run(database, settings, run_id, worker="test")
-    with database.session() as session:
-        run = session.get(Run, run_id)
-        assert run is not None
-        assert run.state == "succeeded", run.error
+    refreshed = run_once(database, settings, activation_id, full_refresh=True)
+    assert refreshed.state == "succeeded", refreshed.error
 
     assert audience.members == before - {left}, "the stray and the leaver are gone, everyone else stays"
     replaces = [r for r in emulator.requests if r.path.endswith("/usersreplace")]
