@@ -159,6 +159,7 @@ async def test_install_data_goes_to_the_custom_data_api_and_a_bad_user_is_isolat
     assert outcomes["k0"].status is outcomes["k2"].status is OutcomeStatus.DELIVERED
     assert outcomes["k1"].status is OutcomeStatus.REJECTED
     assert "64 characters" in outcomes["k1"].message
+    assert outcomes["k1"].message.startswith("31: Malformed parameter"), "Batch's code and message"
     assert emulator.installs["ext-0"] == {"plan": "gold"}
     assert emulator.installs["ext-2"] == {"plan": "silver"}
     calls = [r for r in emulator.requests if r.path.startswith("/1.0/")]

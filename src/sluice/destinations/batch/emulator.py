@@ -8,9 +8,10 @@
   events ``{"name" [a-z0-9_]{1,30}, "time", "attributes"}``. Answers 202 ``{"code": "SUCCESS"}`` or
   ``{"code": "SUCCESS_WITH_PARTIAL_ERRORS", "errors": [{"category", "bulk_index", "reason",
   "attribute"}]}``.
-- Custom Data API ``POST /1.0/{app API key}/data/users``: ``X-Authorization: <REST key>``, at most
-  10,000 users ``{"id", "update": {"overwrite", "values": {"u.<name>": value}}}``, answers 202
-  ``{"token"}``; a bad value refuses the whole request with 400.
+- Custom Data API ``POST /1.0/{app API key}/data/users``: ``X-Authorization: <REST key>`` (401
+  ``{"code": 10}``), at most 10,000 users ``{"id", "update": {"overwrite", "values": {"u.<name>":
+  value}}}`` with at least one value, answers 202 ``{"token"}``; a bad value refuses the whole
+  request with 400 ``{"code": 31, "message": "Malformed parameter…"}``.
 - ``/profiles/update`` rate: a token bucket of 300 updates per second with peaks up to 1,000, one
   update per distinct custom id of a call; 429 ``{"code": "TOO_MANY_REQUESTS"}`` without
   ``Retry-After`` when spent; 500 ``{"code": "SERVER_ERROR"}``.
@@ -57,8 +58,10 @@ EVENT_RESERVED = frozenset({"$label", "$tags"})
 SUBSCRIPTION_STATES = frozenset({"subscribed", "unsubscribed"})
 
 
-def error(status: int, code: str, message: str) -> JSONResponse:
-    """Batch's error body (assumption, see README.md)."""
+def error(status: int, code: str | int, message: str) -> JSONResponse:
+    """Batch's error body ``{"code", "message"}``: numeric codes on the Custom Data API (10
+    authentication, 20 route, 30 missing / 31 malformed parameter, 32 malformed JSON, 1 server),
+    named codes on the Project APIs (see README.md)."""
     return JSONResponse({"code": code, "message": message}, status)
 
 
@@ -244,16 +247,14 @@ class BatchEmulator(Emulator):
 
         @app.post("/1.0/{app_key}/data/users")
         async def custom_data(app_key: str, request: Request) -> JSONResponse:
-            if request.headers.get("x-authorization") != self.rest_key:
-                return error(401, "AUTHENTICATION_INVALID", "The REST API key is missing or invalid")
-            if app_key != self.app_key:
-                return error(404, "APP_NOT_FOUND", "No app matches this API key")
+            if request.headers.get("x-authorization") != self.rest_key or app_key != self.app_key:
+                return error(401, 10, "Authentication is invalid")
             body = await self.json_body(request)
             if not isinstance(body, list):
-                return error(400, "MALFORMED_JSON_BODY", "The body must be a JSON array of users")
+                return error(400, 32, "Malformed JSON body: expected an array of users")
             if len(body) > CUSTOM_DATA_LIMIT:
                 self.violation(f"{len(body)} users in one custom data request")
-                return error(400, "TOO_MANY_USERS", f"At most {CUSTOM_DATA_LIMIT} users per call")
+                return error(400, 31, f"Malformed parameter: at most {CUSTOM_DATA_LIMIT} users per call")
             updates: list[tuple[str, dict[str, Any], bool]] = []
             for index, user in enumerate(body):
                 try:
@@ -269,9 +270,8 @@ class BatchEmulator(Emulator):
                         natives=frozenset(),
                     )
                 except Refused as refused:
-                    return error(
-                        400, "INVALID_PARAMETER", f"users[{index}]: {refused.reason} ({refused.attribute})"
-                    )
+                    detail = f"users[{index}]: {refused.reason} ({refused.attribute})"
+                    return error(400, 31, f"Malformed parameter: {detail}")
                 updates.append((user["id"], values, bool(update.get("overwrite"))))
             for custom_id, values, overwrite in updates:
                 held = self.installs.setdefault(custom_id, {})
