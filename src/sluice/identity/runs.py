@@ -5,11 +5,17 @@ A run executes where it is asked for (``sluice identity run``, the API by defaul
 (:mod:`sluice.identity.jobs`). At most one run per graph is running at a time (a partial unique
 index); a graph with a queued or running run refuses another. A failed run keeps the previous
 run's tables: the engine only swaps them in at the very end.
+
+Runs are incremental where it is safe: a run first fingerprints its inputs in the warehouse
+(:mod:`sluice.identity.fingerprint`); when spec and inputs are unchanged since the last successful
+run (and its tables are still there) it is recorded ``skipped`` with that run's counts, and nothing
+is recomputed. ``force`` recomputes anyway.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -19,10 +25,12 @@ from sluice.core.crypto import SecretBox
 from sluice.core.errors import Conflict, NotFound, SluiceError
 from sluice.core.logging import get_logger
 from sluice.identity.engine import PairFinder, RunResult, resolve
+from sluice.identity.fingerprint import fingerprint
 from sluice.identity.graphs import spec_of
 from sluice.identity.profiles_model import ensure_profiles_model
 from sluice.identity.records import InputTable
 from sluice.identity.spec import IdentitySpec, InputModel
+from sluice.identity.tables import GraphTables
 from sluice.models.stored import StoredCatalog, load_definitions
 from sluice.store.tables.identity import IdentityGraph, IdentityRun
 from sluice.store.tables.sources import Source
@@ -33,6 +41,8 @@ log = get_logger(__name__)
 
 
 ACTIVE_STATES = ("queued", "running")
+DONE_STATES = ("succeeded", "skipped")
+SKIPPED_MESSAGE = "skipped: inputs unchanged since run {run_id}; counts carried over"
 
 
 def _check_idle(session: Session, graph: IdentityGraph) -> None:
@@ -63,7 +73,12 @@ def start_run(session: Session, graph: IdentityGraph, *, requested_by: str, trig
 
 
 def queue_run(
-    session: Session, graph: IdentityGraph, *, requested_by: str, trigger: str = "manual"
+    session: Session,
+    graph: IdentityGraph,
+    *,
+    requested_by: str,
+    trigger: str = "manual",
+    force: bool = False,
 ) -> IdentityRun:
     """A queued run, executed by a worker (``sluice serve`` or ``sluice worker``) at its next tick."""
     _check_idle(session, graph)
@@ -73,6 +88,7 @@ def queue_run(
         state="queued",
         trigger=trigger,
         requested_by=requested_by,
+        details={"force": True} if force else {},
     )
     session.add(run)
     session.flush()
@@ -101,11 +117,23 @@ def run_graph(
     requested_by: str = "system",
     trigger: str = "manual",
     pair_finder: PairFinder | None = None,
+    force: bool = False,
 ) -> IdentityRun:
-    """Run ``graph`` now; the run ends ``succeeded`` (profiles model up to date) or ``failed``."""
+    """Run ``graph`` now; the run ends ``succeeded`` (profiles model up to date), ``skipped``
+    (inputs unchanged; unless ``force``) or ``failed``."""
     run = start_run(session, graph, requested_by=requested_by, trigger=trigger)
-    execute(session, graph, run, box, pair_finder=pair_finder)
+    execute(session, graph, run, box, pair_finder=pair_finder, force=force)
     return run
+
+
+def last_done_run(session: Session, graph: IdentityGraph) -> IdentityRun | None:
+    """The graph's latest succeeded or skipped run."""
+    return session.scalar(
+        select(IdentityRun)
+        .where(IdentityRun.graph_id == graph.id, IdentityRun.state.in_(DONE_STATES))
+        .order_by(IdentityRun.id.desc())
+        .limit(1)
+    )
 
 
 def execute(
@@ -115,8 +143,10 @@ def execute(
     box: SecretBox | None,
     *,
     pair_finder: PairFinder | None = None,
+    force: bool = False,
 ) -> None:
     """Execute a running run in the warehouse and record its outcome (never raises)."""
+    force = force or bool((run.details or {}).get("force"))
     try:
         source = session.get(Source, graph.source_id)
         if source is None:
@@ -125,6 +155,20 @@ def execute(
         stored = load_definitions(session, graph.workspace_id, graph.source_id)
         with open_source(source, box) as warehouse:
             catalog = StoredCatalog(warehouse=warehouse, definitions=stored.definitions, links=stored.links)
+            inputs = input_tables(catalog, spec)
+            tables = GraphTables(warehouse, graph.schema_name, graph.slug)
+            run.fingerprint, figures = fingerprint(tables, spec, inputs)
+            previous = last_done_run(session, graph)
+            if (
+                not force
+                and previous is not None
+                and previous.fingerprint == run.fingerprint
+                and tables.exists("profiles")
+            ):
+                _skipped(run, previous, figures)
+                run.finished_at = datetime.now(UTC)
+                session.flush()
+                return
             finder = pair_finder
             if finder is None and spec.probabilistic.enabled:
                 from sluice.identity.probabilistic import splink_pair_finder
@@ -133,14 +177,14 @@ def execute(
             result = resolve(
                 warehouse,
                 spec,
-                input_tables(catalog, spec),
+                inputs,
                 schema=graph.schema_name,
                 slug=graph.slug,
                 pair_finder=finder,
             )
             with session.begin_nested():
                 ensure_profiles_model(session, graph, spec, warehouse)
-        _succeeded(run, result)
+        _succeeded(run, result, figures)
     except SluiceError as exc:
         run.state, run.error = "failed", exc.message
     except Exception as exc:
@@ -150,11 +194,23 @@ def execute(
     session.flush()
 
 
-def _succeeded(run: IdentityRun, result: RunResult) -> None:
+def _succeeded(run: IdentityRun, result: RunResult, figures: dict[str, Any]) -> None:
     run.state = "succeeded"
     run.input_rows = result.input_rows
     run.profiles = result.profiles
     run.merges = result.merges
     run.largest_cluster = result.largest_cluster
-    run.details = result.counts() | {"suspicious_profiles": result.suspicious_profiles}
+    run.details = result.counts() | {"suspicious_profiles": result.suspicious_profiles, "inputs": figures}
     run.warnings = list(result.warnings)
+
+
+def _skipped(run: IdentityRun, previous: IdentityRun, figures: dict[str, Any]) -> None:
+    """Nothing changed: the previous run's tables stand, and its counts are carried over."""
+    run.state = "skipped"
+    run.input_rows = previous.input_rows
+    run.profiles = previous.profiles
+    run.merges = previous.merges
+    run.largest_cluster = previous.largest_cluster
+    kept = {key: value for key, value in (previous.details or {}).items() if key not in ("force", "skipped")}
+    run.details = kept | {"inputs": figures, "skipped": SKIPPED_MESSAGE.format(run_id=previous.id)}
+    run.warnings = list(previous.warnings or [])

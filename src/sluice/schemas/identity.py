@@ -32,7 +32,11 @@ class IdentityGraphUpdate(BaseModel):
 
 
 class IdentityRunOut(BaseModel):
-    """One run: state, counts (input rows, profiles, merges, largest cluster), per-rule details, warnings."""
+    """One run: state, counts (input rows, profiles, merges, largest cluster), per-rule details, warnings.
+
+    ``state`` is queued, running, succeeded, skipped (inputs unchanged: counts carried over from
+    the last run, ``details.skipped`` says which) or failed (``error`` says why).
+    """
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -50,6 +54,9 @@ class IdentityRunOut(BaseModel):
     details: dict[str, Any]
     warnings: list[str]
     error: str | None
+    fingerprint: str | None = Field(
+        default=None, description="Digest of the spec and the input rows the run saw."
+    )
 
 
 class IdentityGraphOut(BaseModel):

@@ -42,8 +42,13 @@ SPEC: dict[str, Any] = {
 
 
 @pytest.fixture
-def graph(client: TestClient, tmp_path: Path) -> dict[str, Any]:
-    path = tmp_path / "w.duckdb"
+def warehouse_path(tmp_path: Path) -> Path:
+    return tmp_path / "w.duckdb"
+
+
+@pytest.fixture
+def graph(client: TestClient, warehouse_path: Path) -> dict[str, Any]:
+    path = warehouse_path
     with duckdb.connect(str(path)) as con:
         con.execute(f"CREATE TABLE crm AS {CRM}")
         con.execute(f"CREATE TABLE news AS {NEWS}")
@@ -86,7 +91,7 @@ def test_a_run_builds_profiles_usable_as_a_users_model_in_segments(
     preview = client.post("/api/v1/segments/preview", json={"model_id": model_id, "definition": definition})
     assert preview.status_code == 200, preview.text
     assert preview.json()["count"] == 3  # Ann (merged with her newsletter sign-up), Carl, Dana
-    second = client.post(f"/api/v1/identity-graphs/{graph['id']}/runs").json()
+    second = client.post(f"/api/v1/identity-graphs/{graph['id']}/runs", params={"force": True}).json()
     assert second["state"] == "succeeded"
     history = client.get(f"/api/v1/identity-graphs/{graph['id']}/runs").json()["items"]
     assert [item["id"] for item in history] == [second["id"], body["id"]]
@@ -159,3 +164,49 @@ def test_background_runs_are_executed_by_the_job_runtime_and_lost_ones_fail(
     ]
     latest = client.get(url).json()["items"][0]
     assert (latest["state"], latest["error"]) == ("failed", LOST_MESSAGE)
+
+
+def _profile_of(client: TestClient, graph: dict[str, Any], record_key: str) -> str:
+    url = f"/api/v1/identity-graphs/{graph['id']}/profiles"
+    (profile,) = client.get(url, params={"record_key": record_key}).json()["profiles"]
+    return str(profile["profile_id"])
+
+
+def test_runs_on_unchanged_inputs_are_skipped_and_changes_recompute(
+    client: TestClient, graph: dict[str, Any], warehouse_path: Path
+) -> None:
+    url = f"/api/v1/identity-graphs/{graph['id']}/runs"
+    first = client.post(url).json()
+    assert first["state"] == "succeeded"
+    assert first["fingerprint"]
+    ann, bob = _profile_of(client, graph, "crm:1"), _profile_of(client, graph, "crm:2")
+
+    skipped = client.post(url).json()
+    assert skipped["state"] == "skipped", skipped
+    assert skipped["fingerprint"] == first["fingerprint"]
+    assert (skipped["input_rows"], skipped["profiles"], skipped["merges"]) == (6, 4, 2)
+    assert skipped["details"]["skipped"].startswith("skipped: inputs unchanged")
+    assert first["id"] in skipped["details"]["skipped"]
+    assert skipped["warnings"] == first["warnings"]
+
+    with duckdb.connect(str(warehouse_path)) as con:  # a new sign-up of Bob's
+        con.execute("INSERT INTO news VALUES (12, ' bob@X.com', 'Rob', TIMESTAMP '2024-04-01 00:00:00')")
+    added = client.post(url).json()
+    assert added["state"] == "succeeded", added
+    assert (added["input_rows"], added["profiles"], added["merges"]) == (7, 4, 3)
+    assert added["fingerprint"] != first["fingerprint"]
+    assert _profile_of(client, graph, "news:12") == bob  # joins Bob's profile, whose id stays
+    assert _profile_of(client, graph, "crm:1") == ann
+    assert client.post(url).json()["state"] == "skipped"
+
+    with duckdb.connect(str(warehouse_path)) as con:  # an update: same row count
+        con.execute("UPDATE crm SET first_name = 'Annie' WHERE id = 1")
+    updated = client.post(url).json()
+    assert updated["state"] == "succeeded"
+    assert updated["details"]["inputs"]["crm"]["rows"] == 4
+
+    assert client.post(url, params={"force": True}).json()["state"] == "succeeded"
+    spec = {**SPEC, "warn_cluster_size": 3}
+    assert client.patch(f"/api/v1/identity-graphs/{graph['id']}", json={"spec": spec}).status_code == 200
+    assert client.post(url).json()["state"] == "succeeded"  # a new spec recomputes
+    assert _profile_of(client, graph, "crm:1") == ann

@@ -247,3 +247,40 @@ def test_probabilistic_matching_runs_outside_duckdb_through_a_local_duckdb(
         "idr_people_profiles",
         "idr_people_records",
     ]
+
+
+def test_input_fingerprints_see_inserts_updates_and_deletes_but_not_order(
+    warehouse: tuple[IbisWarehouse, str],
+) -> None:
+    from sluice.identity.fingerprint import fingerprint
+    from sluice.identity.tables import GraphTables
+
+    wh, schema = warehouse
+    spec = IdentitySpec.model_validate(SPEC)
+    tables = GraphTables(wh, f"{schema}_bk", "people")
+
+    def digest() -> tuple[str, dict[str, Any]]:
+        inputs = {name: InputTable(wh.table(schema, name), "id") for name in ("crm", "news")}
+        return fingerprint(tables, spec, inputs)
+
+    first, figures = digest()
+    assert figures["crm"]["rows"] == 6
+    assert figures["news"]["rows"] == 7
+    assert digest()[0] == first
+    wh.execute_statement(f"UPDATE {schema}.news SET first_name = 'Ana' WHERE id = 10")
+    changed, after = digest()
+    wh.execute_statement(f"UPDATE {schema}.news SET first_name = 'Anne' WHERE id = 10")
+    assert changed != first
+    assert after["news"]["rows"] == 7
+    assert after["crm"] == figures["crm"]
+    assert digest()[0] == first  # back to the same rows: the same fingerprint
+    wh.execute_statement(f"CREATE TABLE {schema}.news_copy AS SELECT * FROM {schema}.news ORDER BY id DESC")
+    try:
+        reordered = {"crm": InputTable(wh.table(schema, "crm"), "id")}
+        reordered["news"] = InputTable(wh.table(schema, "news_copy"), "id")
+        assert fingerprint(tables, spec, reordered)[0] == first
+    finally:
+        wh.execute_statement(f"DROP TABLE {schema}.news_copy")
+    other = IdentitySpec.model_validate({**SPEC, "warn_cluster_size": 3})
+    inputs = {name: InputTable(wh.table(schema, name), "id") for name in ("crm", "news")}
+    assert fingerprint(tables, other, inputs)[0] != first

@@ -88,12 +88,21 @@ def start_run(
     background: Annotated[
         bool, Query(description="Queue the run for the workers instead of running it in this request.")
     ] = False,
+    force: Annotated[
+        bool, Query(description="Recompute even when spec and inputs are unchanged since the last run.")
+    ] = False,
 ) -> IdentityRun:
-    """Run the graph in the warehouse: now (the finished run is returned) or queued for a worker."""
+    """Run the graph in the warehouse: now (the finished run is returned) or queued for a worker.
+
+    A run whose inputs and spec did not change since the last successful run ends ``skipped``
+    with that run's counts, unless ``force``.
+    """
     graph = _graph(session, principal, graph_id)
     if background:
-        return queue_run(session, graph, requested_by=principal.display_name)
-    return run_graph(session, graph, get_database(request).secrets, requested_by=principal.display_name)
+        return queue_run(session, graph, requested_by=principal.display_name, force=force)
+    return run_graph(
+        session, graph, get_database(request).secrets, requested_by=principal.display_name, force=force
+    )
 
 
 @router.get("/{graph_id}/runs", response_model=Page[IdentityRunOut])

@@ -54,16 +54,24 @@ def list_graphs(workspace: str = WORKSPACE) -> None:
 
 
 @identity_app.command("run")
-def run(name: str = typer.Argument(..., help="Graph name."), workspace: str = WORKSPACE) -> None:
-    """Run a graph in its warehouse and print its counts and warnings."""
+def run(
+    name: str = typer.Argument(..., help="Graph name."),
+    workspace: str = WORKSPACE,
+    force: bool = typer.Option(False, help="Recompute even when the inputs did not change."),
+) -> None:
+    """Run a graph in its warehouse and print its counts and warnings (skipped if inputs are unchanged)."""
     from sluice.cli.context import startup
     from sluice.identity.runs import run_graph
 
     _, database = startup()
     with database.session() as session:
-        result = run_graph(session, _graph(session, workspace, name), database.secrets, requested_by="cli")
+        result = run_graph(
+            session, _graph(session, workspace, name), database.secrets, requested_by="cli", force=force
+        )
         typer.echo(f"run {result.id}: {result.state}")
-        if result.state != "succeeded":
+        if result.state == "skipped":
+            typer.echo(str(result.details.get("skipped", "")))
+        if result.state not in ("succeeded", "skipped"):
             typer.echo(result.error or "", err=True)
             raise typer.Exit(1)
         typer.echo(
