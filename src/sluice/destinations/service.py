@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import httpx
 from pydantic import ValidationError
+from sqlalchemy.orm import object_session
 
 from sluice.core.crypto import SecretBox
 from sluice.core.errors import InvalidInput
@@ -71,15 +72,22 @@ def connect(
     *,
     database: Database | None = None,
 ) -> Connector:
-    """A connector for a stored destination (secrets decrypted in memory only). With ``database``,
-    secrets the vendor replaces while connected (a rotated OAuth refresh token) are saved back."""
+    """A connector for a stored destination (secrets decrypted in memory only).
+
+    Secrets the vendor replaces while connected (a rotated OAuth refresh token) are saved back: in
+    their own transaction with ``database``, else on the row itself when it belongs to an open
+    session (committed with that session's transaction)."""
     connector = registry.get(destination.type)
     values = {**destination.config, **destination.read_secrets(box)}
     try:
         config = connector.config_model.model_validate(values)
     except ValidationError as exc:
         raise ConfigError(f"stored {connector.title} config is no longer valid: {_readable(exc)}") from None
-    saver = secrets_saver(database, destination.id) if database is not None else None
+    saver: SecretsChanged | None = None
+    if database is not None:
+        saver = secrets_saver(database, destination.id)
+    elif object_session(destination) is not None:
+        saver = _row_saver(destination, box)
     return connector.connect(config, http_client=http_client, on_secrets_changed=saver)
 
 
@@ -90,6 +98,13 @@ def save_secrets(database: Database, destination_id: str, values: dict[str, str]
         if row is None:
             raise ConfigError("the destination was deleted while connected")
         row.write_secrets(database.secrets, values)
+
+
+def _row_saver(destination: Destination, box: SecretBox) -> SecretsChanged:
+    async def save(values: dict[str, str]) -> None:
+        destination.write_secrets(box, values)
+
+    return save
 
 
 def secrets_saver(database: Database, destination_id: str) -> SecretsChanged:

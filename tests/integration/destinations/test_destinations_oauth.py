@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from sluice.destinations import registry, service
 from sluice.destinations.errors import ConfigError
 from sluice.destinations.oauth import ClientAuth, OAuthApp, exchange_code, pkce_pair
 from sluice.destinations.service import secrets_saver
@@ -251,3 +252,40 @@ def test_authorization_code_exchange_with_pkce() -> None:
     access, refresh = run(scenario())
     assert refresh in vendor.oauth.live_refresh_tokens()
     assert access in vendor.oauth.access_tokens
+
+
+@pytest.mark.parametrize("how", ["own transaction", "caller's session"])
+def test_stored_destination_keeps_the_rotated_refresh_token(
+    how: str, sqlite_database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(registry._discover(), AdsConnector.type_name, AdsConnector)
+    vendor = AdsVendor(rotate_refresh_tokens=True)
+    config = vendor.config()
+    box = sqlite_database.secrets
+    with sqlite_database.session() as session:
+        workspace = session.query(Workspace).first()
+        assert workspace is not None
+        row = Destination(
+            workspace_id=workspace.id,
+            name="ads",
+            type=AdsConnector.type_name,
+            config={"client_id": config["client_id"]},
+        )
+        row.write_secrets(box, {k: config[k] for k in ("client_secret", "refresh_token")})
+        session.add(row)
+        session.flush()
+
+        async def scenario() -> str:
+            client = httpx.AsyncClient(transport=httpx.ASGITransport(app=vendor.app))
+            database = sqlite_database if how == "own transaction" else None
+            async with service.connect(row, box, client, database=database) as connector:
+                return await connector.check()
+
+        if how == "own transaction":
+            session.commit()  # the row must exist for the saver's own transaction
+        assert asyncio.run(scenario()) == "connected as acme"
+        destination_id = row.id
+    with sqlite_database.session() as session:
+        stored = session.get(Destination, destination_id)
+        assert stored is not None
+        assert vendor.oauth.live_refresh_tokens() == [stored.read_secrets(box)["refresh_token"]]
