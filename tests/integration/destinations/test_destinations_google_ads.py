@@ -234,3 +234,14 @@ async def test_unknown_lists_customers_and_revoked_authorisations_are_config_err
     with pytest.raises(ConfigError, match="Reconnect"):
         await revoked.check()
     await revoked.aclose()
+
+
+@pytest.mark.anyio
+async def test_list_names_with_quotes_and_and_are_found_again() -> None:
+    harness = Harness.of("google_ads")
+    connector = harness.connect()
+    spec = TargetSpec(kind="user_list", name="Rock 'n' Roll AND Jazz \\ fans")
+    created = await connector.ensure_target(spec)
+    assert (await connector.ensure_target(spec)).id == created.id
+    assert [u.name for u in _fake(harness).user_lists.values()] == [spec.name]
+    await connector.aclose()

@@ -165,7 +165,10 @@ _SELECT = re.compile(
     r"(?:\s+ORDER\s+BY\s+[\w.]+(?:\s+(?:ASC|DESC))?)?(?:\s+LIMIT\s+(?P<limit>\d+))?\s*$",
     re.IGNORECASE | re.DOTALL,
 )
-_CONDITION = re.compile(r"^\s*([\w.]+)\s*=\s*('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[\w.-]+)\s*$")
+#: one ``field = literal`` condition, then ``AND`` or the end of the WHERE clause
+_CONDITION = re.compile(
+    r"\s*([\w.]+)\s*=\s*('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|[\w.-]+)\s*(?:AND\b|$)", re.IGNORECASE
+)
 
 
 def camel(name: str) -> str:
@@ -180,20 +183,24 @@ def _literal(text: str) -> str:
     return text
 
 
-def _split_and(where: str) -> list[str]:
-    parts, depth_quote, current = [], "", ""
-    tokens = re.split(r"(\s+AND\s+)", where, flags=re.IGNORECASE)
-    for token in tokens:
-        if re.fullmatch(r"\s+AND\s+", token, flags=re.IGNORECASE) and not depth_quote:
-            parts.append(current)
-            current = ""
-            continue
-        current += token
-        for char in re.sub(r"\\.", "", token):
-            if char in "'\"":
-                depth_quote = "" if depth_quote == char else (depth_quote or char)
-    parts.append(current)
-    return parts
+def _conditions(where: str) -> list[tuple[str, str]]:
+    """``(field, value)`` of each ``field = literal`` joined by AND (the GAQL the connectors send)."""
+    found, position = [], 0
+    while position < len(where):
+        match = _CONDITION.match(where, position)
+        if match is None or match.end() == position:
+            raise GoogleError(
+                "INVALID_ARGUMENT",
+                "Request contains an invalid argument.",
+                [
+                    ads_error(
+                        "queryError", "UNEXPECTED_INPUT", f"Error in query: {where[position:].strip()!r}."
+                    )
+                ],
+            )
+        found.append((match.group(1), _literal(match.group(2))))
+        position = match.end()
+    return found
 
 
 class GoogleAdsApiEmulator(GoogleEmulator):
@@ -284,16 +291,7 @@ class GoogleAdsApiEmulator(GoogleEmulator):
                 "Request contains an invalid argument.",
                 [ads_error("queryError", "INVALID_RESOURCE_NAME", f"Invalid resource name '{resource}'.")],
             )
-        conditions = []
-        for part in _split_and(match.group("where") or "") if match.group("where") else []:
-            cond = _CONDITION.match(part)
-            if cond is None:
-                raise GoogleError(
-                    "INVALID_ARGUMENT",
-                    "Request contains an invalid argument.",
-                    [ads_error("queryError", "UNEXPECTED_INPUT", f"Error in query: {part.strip()!r}.")],
-                )
-            conditions.append((cond.group(1), _literal(cond.group(2))))
+        conditions = _conditions(match.group("where") or "")
         fields = [f.strip() for f in match.group("fields").split(",")]
 
         def value(row: dict[str, Any], dotted: str) -> Any:
