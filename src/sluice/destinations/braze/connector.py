@@ -264,7 +264,8 @@ class BrazeConnector(Connector):
         return {
             **self._who(target, op),
             "name": target.id,
-            "time": event_time(moment).isoformat(),
+            # an ISO-8601 text is sent as written (invalid_reason refused any other text)
+            "time": moment if isinstance(moment, str) else event_time(moment).isoformat(),
             "properties": _jsonable(properties),
             "_update_existing_only": not self.config.create_users,
         }
