@@ -40,7 +40,7 @@ from sluice.sync.plan import (
     committed_changes_sql,
     undelivered_keys_sql,
 )
-from sluice.sync.snapshot import SnapshotStore, next_snapshot_sql
+from sluice.sync.snapshot import SnapshotStore
 from sluice.sync.sql import quote_ident
 from sluice.sync.validate import REASON, ValidationResult, row_reason_expression, validate
 
@@ -65,6 +65,8 @@ class DiffSession:
         self.validation: ValidationResult | None = None
         # Where diff views read mapped field values: the spool (local) or the audience table (prepared).
         self.fields_view: str | None = None
+        # The snapshot this run diffed against (None: first run or full refresh); commit follows it.
+        self.snapshot_uri: str | None = None
 
     def close(self) -> None:
         self.con.close()
@@ -136,6 +138,7 @@ class DiffSession:
         """Diff the valid audience against the snapshot at ``snapshot_uri`` (None = first run)."""
         validation = self.validation or self.validate()
         store.attach(self.con, snapshot_uri, SNAPSHOT)
+        self.snapshot_uri = snapshot_uri
         self.con.execute(
             f"CREATE OR REPLACE TEMP VIEW {HELD} AS SELECT DISTINCT {KEY} FROM {validation.invalid_view} "
             f"WHERE {KEY} IS NOT NULL"
@@ -231,7 +234,7 @@ class DiffSession:
         rows = self.con.execute(f"SELECT status, count(*) FROM {OUTCOMES} GROUP BY ALL").fetchall()
         return {str(status): int(n) for status, n in rows}
 
-    def commit_outcomes(self, store: SnapshotStore, uri: str) -> int:
+    def commit_outcomes(self, store: SnapshotStore, uri: str) -> tuple[str, int]:
         """Write the next snapshot from the recorded outcomes: keys whose every op was delivered."""
         delivered = self.con.sql(committed_changes_sql(OUTCOMES)).to_arrow_table()
         return self.commit(store, delivered, uri)
@@ -250,11 +253,15 @@ class DiffSession:
         table: pa.Table = self.con.sql(f"SELECT * FROM {validation.invalid_view}").to_arrow_table()
         return table
 
-    def commit(self, store: SnapshotStore, delivered: pa.Table | pa.RecordBatchReader, uri: str) -> int:
-        """Write the next snapshot (old + delivered ops) to ``uri``; returns its row count.
+    def commit(
+        self, store: SnapshotStore, delivered: pa.Table | pa.RecordBatchReader, uri: str
+    ) -> tuple[str, int]:
+        """Write the next snapshot (old + delivered ops); returns the URI to point at and its rows.
 
         ``delivered`` has columns ``op`` ('add' | 'change' | 'remove') and ``__key``; the identifier
         and hash are taken from this run's diff so callers only report which ops were delivered.
+        ``uri`` (from :meth:`SnapshotStore.new_uri`) names the files written: a full snapshot, or a
+        delta and its manifest (see :mod:`sluice.sync.snapshot`).
         """
         self.con.register("delivered_arrow", delivered)
         self.con.execute(
@@ -263,7 +270,7 @@ class DiffSession:
             FROM delivered_arrow d LEFT JOIN {DIFF_TABLE} c ON d.{KEY} = c.{KEY}"""
         )
         self.con.unregister("delivered_arrow")
-        return store.write(self.con, next_snapshot_sql(SNAPSHOT, DELIVERED), uri)
+        return store.commit(self.con, self.snapshot_uri, SNAPSHOT, DELIVERED, uri)
 
     def scalar(self, sql: str) -> Any:
         rows = self.con.execute(sql).fetchall()

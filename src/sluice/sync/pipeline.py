@@ -199,8 +199,9 @@ async def run_pipeline(
                 inputs.previous_snapshot, session.undelivered_keys()
             )
         else:
-            result.snapshot_uri = store.new_uri(inputs.activation_id, inputs.run_id)
-            result.snapshot_rows = session.commit_outcomes(store, result.snapshot_uri)
+            result.snapshot_uri, result.snapshot_rows = session.commit_outcomes(
+                store, store.new_uri(inputs.activation_id, inputs.run_id)
+            )
         crashpoints.reached("snapshot_written")
         result.outcomes_uri = store.new_uri(f"{inputs.activation_id}/outcomes", inputs.run_id)
         session.export_outcomes(store, result.outcomes_uri)

@@ -35,8 +35,7 @@ from sluice.sync.pipeline import PipelineInputs, PipelineResult, run_pipeline
 from sluice.sync.report import WarningThresholds
 from sluice.sync.resolve import ResolvedActivation, resolve_activation
 from sluice.sync.runs import RunState, claim_run, finish_run, heartbeat, record_progress
-from sluice.sync.snapshot import SnapshotStore, register_filesystem
-from sluice.sync.sql import quote_literal
+from sluice.sync.snapshot import SnapshotStore
 from sluice.sync.warehouse_diff import (
     WAREHOUSE_HASH_ALGORITHM,
     WarehouseDiff,
@@ -182,7 +181,7 @@ async def _pipeline(
             audience=resolved.audience,
         )
         in_warehouse.sweep(keep_uri=previous)
-        previous = move_snapshot_into_warehouse(resolved, facts.activation_id, previous)
+        previous = move_snapshot_into_warehouse(resolved, store, facts.activation_id, previous)
     elif previous is not None and is_warehouse_snapshot(previous):
         previous = move_snapshot_out_of_warehouse(resolved, store, facts, previous)
     signature = facts.signatures[algorithm]
@@ -226,17 +225,15 @@ async def _pipeline(
 
 
 def move_snapshot_into_warehouse(
-    resolved: ResolvedActivation, activation_id: str, uri: str | None
+    resolved: ResolvedActivation, store: SnapshotStore, activation_id: str, uri: str | None
 ) -> str | None:
     """A local snapshot copied into the bookkeeping schema (the mode changed to in-warehouse)."""
     if uri is None or is_warehouse_snapshot(uri):
         return uri
     assert resolved.bookkeeping_schema is not None
     with duckdb.connect() as con:
-        register_filesystem(con, uri)
-        local = con.sql(
-            f"SELECT {KEY}, {IDENTIFIER} FROM read_parquet({quote_literal(uri)})"
-        ).to_arrow_table()
+        store.attach(con, uri, "local_snapshot")
+        local = con.sql(f"SELECT {KEY}, {IDENTIFIER} FROM local_snapshot").to_arrow_table()
     return upload_snapshot(resolved.warehouse, resolved.bookkeeping_schema, activation_id, local)
 
 

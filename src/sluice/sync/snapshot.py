@@ -1,17 +1,27 @@
 """Snapshots: what Sluice believes a destination holds for one activation (BRIEF §4 rule 6).
 
-A snapshot is an immutable Parquet file of ``(__key, __identifier, __hash)`` under a root that is
-a local directory or any fsspec URI (``s3://…``). A run never edits a snapshot: it writes a new
-file = old snapshot + *delivered* ops only, and the caller flips the activation's pointer to it
-in one control-DB transaction. A crash before the flip leaves the old pointer, so the next run
-re-does the undelivered work; every op is idempotent at the destination.
+A snapshot is a set of ``(__key, __identifier, __hash)`` rows under a root that is a local directory
+or any fsspec URI (``s3://…``), in one of two immutable forms:
+
+- a **full** snapshot: one Parquet file of every row (``<run>.parquet``);
+- a **delta** snapshot: a small JSON manifest (``<run>.json``) naming a full *base* file and the
+  *delta* files of the runs since, each holding only that run's delivered ops
+  (``op, __key, __identifier, __hash``; the latest op of a key wins, ``remove`` drops it).
+
+A run never edits a file: it writes a delta of its *delivered* ops only (or, once the deltas hold
+more than :data:`COMPACT_RATIO` of the base's rows or :data:`MAX_DELTAS` files, a new full
+snapshot), and the caller flips the activation's pointer to the new URI in one control-DB
+transaction. A run that delivered nothing keeps the previous URI. A crash before the flip leaves the
+old pointer, so the next run re-does the undelivered work; every op is idempotent at the
+destination. Files are never deleted by a run: older snapshots stay readable.
 """
 
 from __future__ import annotations
 
+import json
 import posixpath
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import duckdb
 import fsspec
@@ -22,6 +32,36 @@ from sluice.sync.sql import quote_ident, quote_literal
 EMPTY_SNAPSHOT_SQL = (
     f"SELECT NULL::VARCHAR AS {KEY}, NULL::VARCHAR AS {IDENTIFIER}, NULL::UBIGINT AS {ROW_HASH} WHERE false"
 )
+MANIFEST_SUFFIX = ".json"
+#: a new full snapshot is written once the deltas would hold more than this share of the base's rows
+COMPACT_RATIO = 0.1
+#: … or this many delta files
+MAX_DELTAS = 16
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A delta snapshot: ``base`` (full Parquet) plus ``deltas`` (oldest first)."""
+
+    base: str
+    base_rows: int
+    deltas: tuple[str, ...]
+    delta_rows: int
+    rows: int
+
+    def dumps(self) -> str:
+        return json.dumps({"version": 1, **asdict(self), "deltas": list(self.deltas)}, indent=1)
+
+    @classmethod
+    def loads(cls, text: str) -> Manifest:
+        data = json.loads(text)
+        return cls(
+            base=data["base"],
+            base_rows=int(data["base_rows"]),
+            deltas=tuple(data["deltas"]),
+            delta_rows=int(data["delta_rows"]),
+            rows=int(data["rows"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -29,6 +69,8 @@ class SnapshotStore:
     """Snapshot files of every activation under ``root`` (local path or fsspec URI)."""
 
     root: str
+    compact_ratio: float = COMPACT_RATIO
+    max_deltas: int = MAX_DELTAS
 
     def new_uri(self, activation_id: str, run_id: str) -> str:
         """Where the snapshot produced by ``run_id`` goes (unique per attempt)."""
@@ -42,10 +84,83 @@ class SnapshotStore:
             con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(view)} AS {EMPTY_SNAPSHOT_SQL}")
             return
         register_filesystem(con, uri)
-        con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {quote_ident(view)} AS "
-            f"SELECT {KEY}, {IDENTIFIER}, {ROW_HASH} FROM read_parquet({quote_literal(uri)})"
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(view)} AS {self.select_sql(uri)}")
+
+    def select_sql(self, uri: str) -> str:
+        """SELECT of the rows of the snapshot at ``uri`` (full or delta)."""
+        if not is_manifest(uri):
+            return f"SELECT {KEY}, {IDENTIFIER}, {ROW_HASH} FROM read_parquet({quote_literal(uri)})"
+        manifest = self.manifest(uri)
+        base = f"SELECT {KEY}, {IDENTIFIER}, {ROW_HASH} FROM read_parquet({quote_literal(manifest.base)})"
+        if not manifest.deltas:
+            return base
+        ops = " UNION ALL ".join(
+            f"SELECT {number} AS __seq, op, {KEY}, {IDENTIFIER}, {ROW_HASH} FROM read_parquet({quote_literal(delta)})"
+            for number, delta in enumerate(manifest.deltas)
         )
+        latest = (
+            f"(SELECT * FROM ({ops}) QUALIFY row_number() OVER (PARTITION BY {KEY} ORDER BY __seq DESC) = 1)"
+        )
+        return (
+            f"SELECT b.* FROM ({base}) b ANTI JOIN {latest} l ON b.{KEY} = l.{KEY} "
+            f"UNION ALL SELECT {KEY}, {IDENTIFIER}, {ROW_HASH} FROM {latest} WHERE op <> 'remove'"
+        )
+
+    def manifest(self, uri: str) -> Manifest:
+        """The manifest of a delta snapshot, or a full snapshot described as one (no deltas)."""
+        if is_manifest(uri):
+            with fsspec.open(uri, "r") as handle:
+                return Manifest.loads(handle.read())
+        with duckdb.connect() as con:
+            register_filesystem(con, uri)
+            rows = int(
+                con.execute(f"SELECT count(*) FROM read_parquet({quote_literal(uri)})").fetchall()[0][0]
+            )
+        return Manifest(base=uri, base_rows=rows, deltas=(), delta_rows=0, rows=rows)
+
+    def commit(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        previous: str | None,
+        previous_view: str,
+        delivered_view: str,
+        uri: str,
+    ) -> tuple[str, int]:
+        """Write the snapshot that follows ``previous`` once ``delivered_view``'s ops are applied.
+
+        ``previous_view`` exposes ``previous`` (see :meth:`attach`); ``delivered_view`` has ``op``
+        ('add' | 'change' | 'remove') and the snapshot columns, for delivered ops only, with adds
+        for keys not in ``previous`` and changes/removals of keys in it (what a diff yields).
+        Returns the URI to point at (``uri``, its manifest, or ``previous`` when nothing was
+        delivered) and the snapshot's row count.
+        """
+        full_sql = next_snapshot_sql(previous_view, delivered_view)
+        if previous is None:
+            return uri, self.write(con, full_sql, uri)
+        manifest = self.manifest(previous)
+        done = quote_ident(delivered_view)
+        ops, adds, removes = con.execute(
+            f"SELECT count(*), count(*) FILTER (op = 'add'), count(*) FILTER (op = 'remove') FROM {done}"
+        ).fetchall()[0]
+        if not ops:
+            return previous, manifest.rows
+        too_big = manifest.delta_rows + ops > self.compact_ratio * manifest.base_rows
+        if too_big or len(manifest.deltas) >= self.max_deltas:
+            return uri, self.write(con, full_sql, uri)
+        stem = uri.removesuffix(".parquet")
+        delta = f"{stem}.delta.parquet"
+        self.write(con, f"SELECT op, {KEY}, {IDENTIFIER}, {ROW_HASH} FROM {done}", delta)
+        following = Manifest(
+            base=manifest.base,
+            base_rows=manifest.base_rows,
+            deltas=(*manifest.deltas, delta),
+            delta_rows=manifest.delta_rows + int(ops),
+            rows=manifest.rows + int(adds) - int(removes),
+        )
+        manifest_uri = f"{stem}{MANIFEST_SUFFIX}"
+        with fsspec.open(manifest_uri, "w") as handle:
+            handle.write(following.dumps())
+        return manifest_uri, following.rows
 
     def write(self, con: duckdb.DuckDBPyConnection, select_sql: str, uri: str) -> int:
         """Write the rows of ``select_sql`` to ``uri`` as Parquet; returns the row count."""
@@ -77,6 +192,11 @@ def next_snapshot_sql(snapshot_view: str, delivered_view: str) -> str:
         UNION ALL
         SELECT {KEY}, {IDENTIFIER}, {ROW_HASH} FROM {done} WHERE op IN ('add', 'change')
     """
+
+
+def is_manifest(uri: str) -> bool:
+    """True when ``uri`` names a delta snapshot's manifest (not a full Parquet snapshot)."""
+    return uri.endswith(MANIFEST_SUFFIX)
 
 
 def register_filesystem(con: duckdb.DuckDBPyConnection, uri: str) -> None:

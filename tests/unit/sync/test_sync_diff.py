@@ -45,13 +45,15 @@ def run_once(
             if deliver is None or key in deliver:
                 delivered_ops.append(op)
                 delivered_keys.append(key)
-    uri = store.new_uri("act", run)
-    session.commit(store, pa.table({"op": delivered_ops, "__key": delivered_keys}), uri)
+    uri, _rows = session.commit(
+        store, pa.table({"op": delivered_ops, "__key": delivered_keys}), store.new_uri("act", run)
+    )
     return session, ops, uri
 
 
 def snapshot_keys(session: DiffSession, uri: str) -> set[str]:
-    return {r[0] for r in session.con.execute(f"SELECT __key FROM read_parquet('{uri}')").fetchall()}
+    SnapshotStore("unused").attach(session.con, uri, "read_back")
+    return {r[0] for r in session.con.execute("SELECT __key FROM read_back").fetchall()}
 
 
 def test_invalid_rows_are_reported_and_never_diffed(tmp_path: Path) -> None:

@@ -61,9 +61,9 @@ class Activation:
                         }
                     )
                 )
-            uri = self.store.new_uri("act", f"r{self.runs}")
-            session.commit_outcomes(self.store, uri)
-            self.snapshot = uri
+            self.snapshot, _rows = session.commit_outcomes(
+                self.store, self.store.new_uri("act", f"r{self.runs}")
+            )
             return sent
         finally:
             session.close()
