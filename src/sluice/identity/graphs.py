@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from sluice.core.crypto import SecretBox
 from sluice.core.errors import Conflict, InvalidInput
 from sluice.core.ids import new_id
+from sluice.identity.schedules import check_schedule
 from sluice.identity.spec import IdentitySpec
 from sluice.identity.tables import GraphTables, graph_slug
 from sluice.schemas.identity import IdentityGraphCreate, IdentityGraphUpdate
@@ -60,6 +61,7 @@ def create_graph(
     """Save a new graph (nothing runs yet)."""
     source = get_scoped(session, Source, body.source_id, workspace_id, "source")
     check_spec(session, workspace_id, source.id, body.spec)
+    schedule = check_schedule(session, workspace_id, body.schedule) if body.schedule is not None else None
     graph_id = new_id()
     row = IdentityGraph(
         id=graph_id,
@@ -70,6 +72,7 @@ def create_graph(
         source_id=source.id,
         spec=body.spec.model_dump(mode="json"),
         schema_name=bookkeeping_schema(source, box),
+        schedule=schedule,
     )
     session.add(row)
     _flush(session, f"an identity graph named {body.name!r} already exists in this workspace")
@@ -77,7 +80,11 @@ def create_graph(
 
 
 def update_graph(session: Session, row: IdentityGraph, body: IdentityGraphUpdate) -> IdentityGraph:
-    """Rename or re-describe a graph, or give it a new spec (applied by the next run)."""
+    """Rename or re-describe a graph, give it a new spec (applied by the next run) or schedule."""
+    if body.schedule is not None:
+        schedule = check_schedule(session, row.workspace_id, body.schedule)
+        if schedule != row.schedule:
+            row.schedule, row.next_run_at = schedule, None  # the scheduler computes the next due time
     if body.spec is not None:
         check_spec(session, row.workspace_id, row.source_id, body.spec)
         row.spec = body.spec.model_dump(mode="json")

@@ -1,6 +1,7 @@
 """Queued identity runs as jobs: claimed, executed with heartbeats, and failed when their worker died.
 
-The job runtime calls :func:`tick_in_background` at every scheduler pass: it fails running runs
+The job runtime calls :func:`tick_in_background` at every scheduler pass: it queues the runs of
+graphs whose schedule is due (:func:`claim_due_graphs`, see :mod:`sluice.identity.schedules`), fails running runs
 whose heartbeat (``updated_at``) is older than the heartbeat timeout, then claims queued runs one
 by one (a conditional UPDATE ``queued → running``, so two workers never run the same run) and
 executes them on one background thread per process.
@@ -11,12 +12,17 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
+from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
+from sluice.core.errors import Conflict
 from sluice.core.logging import get_logger
 from sluice.core.settings import Settings
-from sluice.identity.runs import execute
+from sluice.identity.runs import execute, queue_run
+from sluice.jobs.scheduler import schedule_signature
+from sluice.schemas.schedules import TIMED_KINDS, parse_schedule
 from sluice.store.base import utcnow
 from sluice.store.db import Database
 from sluice.store.tables.identity import IdentityGraph, IdentityRun
@@ -24,6 +30,7 @@ from sluice.store.tables.identity import IdentityGraph, IdentityRun
 log = get_logger(__name__)
 LOST_MESSAGE = "the worker running this identity graph stopped (no heartbeat); run it again"
 BUSY_MESSAGE = "another run of this identity graph was already running"
+SCHEDULE_TRIGGER = "schedule"
 
 
 def fail_lost_runs(database: Database, *, stale_after: timedelta, now: datetime | None = None) -> list[str]:
@@ -45,6 +52,56 @@ def fail_lost_runs(database: Database, *, stale_after: timedelta, now: datetime 
                 .execution_options(synchronize_session=False)
             )
     return lost
+
+
+def claim_due_graphs(
+    session: Session, *, now: datetime | None = None, allow_seconds: bool = False
+) -> list[str]:
+    """Queue a run of every graph whose schedule is due; the queued run ids."""
+    now = now or utcnow()
+    rows = session.scalars(
+        select(IdentityGraph).where(IdentityGraph.schedule.is_not(None)).order_by(IdentityGraph.id)
+    ).all()
+    queued: list[str] = []
+    for graph in rows:
+        if (graph.schedule or {}).get("kind") not in TIMED_KINDS:
+            continue
+        try:
+            schedule = parse_schedule(graph.schedule, allow_seconds=allow_seconds)
+        except ValidationError as exc:
+            log.warning("identity schedule is not valid; not scheduled", graph_id=graph.id, error=str(exc))
+            continue
+        signature = schedule_signature(graph.schedule)
+        if graph.schedule_signature != signature or graph.next_run_at is None:
+            session.execute(
+                update(IdentityGraph)
+                .where(
+                    IdentityGraph.id == graph.id,
+                    IdentityGraph.schedule_signature == graph.schedule_signature,
+                )
+                .values(schedule_signature=signature, next_run_at=schedule.next_run_after(now))
+                .execution_options(synchronize_session=False)
+            )
+            continue
+        due = graph.next_run_at
+        if due > now:
+            continue
+        claimed = session.execute(
+            update(IdentityGraph)
+            .where(IdentityGraph.id == graph.id, IdentityGraph.next_run_at == due)
+            .values(next_run_at=schedule.next_run_after(now))
+            .execution_options(synchronize_session=False)
+        )
+        if not getattr(claimed, "rowcount", 0):
+            continue  # another scheduler took this due time
+        try:
+            with session.begin_nested():
+                run = queue_run(session, graph, requested_by="schedule", trigger=SCHEDULE_TRIGGER)
+        except Conflict:
+            log.info("identity graph busy at its due time; skipped", graph_id=graph.id)
+            continue
+        queued.append(run.id)
+    return queued
 
 
 def queued_runs(database: Database) -> list[str]:
@@ -125,8 +182,10 @@ _worker: threading.Thread | None = None
 
 
 def tick_in_background(database: Database, settings: Settings) -> threading.Thread | None:
-    """The job runtime's hook: fail lost runs, then execute queued ones on one background thread."""
+    """The job runtime's hook: queue due schedules, fail lost runs, execute queued ones on one thread."""
     global _worker  # one executor thread per process
+    with database.session() as session:
+        claim_due_graphs(session, allow_seconds=settings.schedule_seconds_allowed)
     with _worker_lock:
         if _worker is not None and _worker.is_alive():
             return None

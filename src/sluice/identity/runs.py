@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sluice.core.crypto import SecretBox
-from sluice.core.errors import Conflict, NotFound, SluiceError
+from sluice.core.errors import Conflict, InvalidInput, NotFound, SluiceError
 from sluice.core.logging import get_logger
 from sluice.identity.engine import PairFinder, RunResult, resolve
 from sluice.identity.fingerprint import fingerprint
@@ -106,7 +106,14 @@ def _input(catalog: StoredCatalog, item: InputModel) -> InputTable:
     wanted = {key, *item.attributes.values(), *(f for group in item.identifiers.values() for f in group)}
     if item.timestamp:
         wanted.add(item.timestamp)
-    return InputTable(catalog.table(item.model, fields=sorted(wanted)), key)
+    try:
+        table = catalog.table(item.model, fields=sorted(wanted))
+    except SluiceError as exc:
+        where = ".".join(part for part in (definition.table_schema, definition.table_name) if part)
+        raise InvalidInput(
+            f"input model {item.model!r} cannot be read{f' (table {where})' if where else ''}: {exc.message}"
+        ) from None
+    return InputTable(table, key)
 
 
 def run_graph(

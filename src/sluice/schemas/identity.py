@@ -19,6 +19,10 @@ class IdentityGraphCreate(BaseModel):
     description: str = ""
     source_id: str
     spec: IdentitySpec
+    schedule: dict[str, Any] | None = Field(
+        default=None,
+        description="When runs are queued: manual (default) or interval, cron, daily, weekly as for activations.",
+    )
 
 
 class IdentityGraphUpdate(BaseModel):
@@ -29,6 +33,9 @@ class IdentityGraphUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = None
     spec: IdentitySpec | None = None
+    schedule: dict[str, Any] | None = Field(
+        default=None, description='A new schedule; {"kind": "manual"} stops scheduled runs.'
+    )
 
 
 class IdentityRunOut(BaseModel):
@@ -72,6 +79,8 @@ class IdentityGraphOut(BaseModel):
     spec: IdentitySpec
     schema_name: str
     model_id: str | None
+    schedule: dict[str, Any] | None = None
+    next_run_at: datetime | None = Field(default=None, description="When the scheduler queues the next run.")
     created_at: datetime
     updated_at: datetime
 

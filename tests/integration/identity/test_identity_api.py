@@ -210,3 +210,49 @@ def test_runs_on_unchanged_inputs_are_skipped_and_changes_recompute(
     assert client.patch(f"/api/v1/identity-graphs/{graph['id']}", json={"spec": spec}).status_code == 200
     assert client.post(url).json()["state"] == "succeeded"  # a new spec recomputes
     assert _profile_of(client, graph, "crm:1") == ann
+
+
+def test_scheduled_runs_are_queued_once_per_due_time_and_failures_are_recorded(
+    client: TestClient, graph: dict[str, Any], sqlite_database: Any, settings: Any, warehouse_path: Path
+) -> None:
+    from datetime import timedelta
+
+    from sluice.identity.jobs import claim_due_graphs, execute_queued
+    from sluice.store.base import utcnow
+
+    url = f"/api/v1/identity-graphs/{graph['id']}"
+    after = client.patch(url, json={"schedule": {"kind": "after", "activation_id": "x"}})
+    assert after.status_code == 422
+    bad = client.patch(url, json={"schedule": {"kind": "daily", "at": "25:00"}})
+    assert bad.status_code == 422
+    assert "HH:MM" in bad.json()["detail"]
+    hourly = client.patch(url, json={"schedule": {"kind": "interval", "hours": 1}})
+    assert hourly.status_code == 200, hourly.text
+    assert hourly.json()["schedule"] == {"kind": "interval", "hours": 1}
+
+    now = utcnow()
+    with sqlite_database.session() as session:
+        assert claim_due_graphs(session, now=now) == []  # first sight: the next due time is computed
+    due = client.get(url).json()["next_run_at"]
+    assert due is not None
+    later = now + timedelta(hours=1, minutes=1)
+    with sqlite_database.session() as session:
+        (run_id,) = claim_due_graphs(session, now=later)
+    with sqlite_database.session() as session:
+        assert claim_due_graphs(session, now=later) == []  # that due time is taken
+    assert execute_queued(sqlite_database, settings) == {run_id: "succeeded"}
+    (run,) = client.get(f"{url}/runs").json()["items"]
+    assert (run["trigger"], run["requested_by"], run["profiles"]) == ("schedule", "schedule", 4)
+
+    with duckdb.connect(str(warehouse_path)) as con:
+        con.execute("DROP TABLE news")
+    with sqlite_database.session() as session:
+        (failing,) = claim_due_graphs(session, now=later + timedelta(hours=1))
+    assert execute_queued(sqlite_database, settings) == {failing: "failed"}
+    latest = client.get(f"{url}/runs").json()["items"][0]
+    assert latest["state"] == "failed"
+    assert "input model 'news' cannot be read (table main.news)" in latest["error"]
+
+    assert client.patch(url, json={"schedule": {"kind": "manual"}}).json()["next_run_at"] is None
+    with sqlite_database.session() as session:
+        assert claim_due_graphs(session, now=later + timedelta(days=1)) == []

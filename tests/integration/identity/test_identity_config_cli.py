@@ -79,3 +79,27 @@ def test_graph_as_code_runs_from_the_cli(
     assert "record crm:2" in looked.output
     assert "linked by email=ab@gmail.com" in looked.output
     assert "People" in invoke("identity", "list", env=env, monkeypatch=monkeypatch, cwd=cwd).output
+    again_run = invoke("identity", "run", "People", env=env, monkeypatch=monkeypatch, cwd=cwd)
+    assert again_run.exit_code == 0, again_run.output
+    assert "skipped: inputs unchanged since run" in again_run.output
+
+
+def test_graph_schedule_as_code(
+    project: tuple[Path, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cwd, env = project
+    assert invoke("apply", "-f", "sluice.yaml", env=env, monkeypatch=monkeypatch, cwd=cwd).exit_code == 0
+    scheduled = CONFIG.replace(
+        "    source: shop\n    identifiers:",
+        "    source: shop\n    schedule: {kind: daily, at: '06:00'}\n    identifiers:",
+    )
+    (cwd / "sluice.yaml").write_text(scheduled)
+    plan = invoke("plan", "-f", "sluice.yaml", env=env, monkeypatch=monkeypatch, cwd=cwd)
+    assert plan.output.strip().splitlines()[0] == "~ update identity graph People: schedule"
+    assert invoke("apply", "-f", "sluice.yaml", env=env, monkeypatch=monkeypatch, cwd=cwd).exit_code == 0
+    same = invoke("plan", "-f", "sluice.yaml", env=env, monkeypatch=monkeypatch, cwd=cwd)
+    assert same.output.strip() == "no changes: the workspace matches the file"
+    (cwd / "sluice.yaml").write_text(scheduled.replace("at: '06:00'", "at: '6am'"))
+    bad = invoke("plan", "-f", "sluice.yaml", env=env, monkeypatch=monkeypatch, cwd=cwd)
+    assert bad.exit_code != 0
+    assert "HH:MM" in f"{bad.output}{bad.exception}"
