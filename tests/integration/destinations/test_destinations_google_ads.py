@@ -10,6 +10,7 @@ from typing import Any, cast
 import httpx
 import pytest
 
+from sluice.destinations.delivery import deliver
 from sluice.destinations.emulation import FaultKind
 from sluice.destinations.errors import ConfigError
 from sluice.destinations.google_ads.connector import GoogleAdsConnector
@@ -244,4 +245,69 @@ async def test_list_names_with_quotes_and_and_are_found_again() -> None:
     created = await connector.ensure_target(spec)
     assert (await connector.ensure_target(spec)).id == created.id
     assert [u.name for u in _fake(harness).user_lists.values()] == [spec.name]
+    await connector.aclose()
+
+
+@pytest.mark.anyio
+async def test_mapped_contact_fields_are_sent_as_more_hashed_identifiers_and_an_address() -> None:
+    harness = Harness.of("google_ads")
+    connector = harness.connect()
+    target = await harness.target(connector)
+    person = {
+        "phone": "650-555-1212",
+        "first_name": " Zoë ",
+        "last_name": "O'Brien",
+        "country": "us",
+        "postal_code": "94043-1351",
+    }
+    ops = [
+        Op(OpKind.ADD, "k1", "Ann@Example.com", person),
+        Op(OpKind.ADD, "k2", "bob@example.com", {"phone": "12", "first_name": "Bob"}),
+    ]
+    outcomes = [o async for o in deliver(connector, target, ops)]
+    assert {o.status for o in outcomes} == {OutcomeStatus.DELIVERED}
+    (added,) = _writes(harness, ":addOperations")
+    first, second = (op["create"]["userIdentifiers"] for op in added["operations"])
+    assert first == [
+        {"hashedEmail": sha256_hex("ann@example.com")},
+        {"hashedPhoneNumber": sha256_hex("+16505551212")},
+        {
+            "addressInfo": {
+                "hashedFirstName": sha256_hex("zoë"),
+                "hashedLastName": sha256_hex("obrien"),
+                "countryCode": "US",
+                "postalCode": "94043",
+            }
+        },
+    ]
+    assert second == [{"hashedEmail": sha256_hex("bob@example.com")}], (
+        "a bad phone and a lone name are left out"
+    )
+    assert scan(harness.emulator) == []
+    assert harness.emulator.limit_violations == []
+    await connector.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_job_takes_its_rows_in_requests_of_at_most_100000_identifiers() -> None:
+    harness = Harness.of("google_ads")
+    connector = harness.connect()
+    target = await harness.target(connector)
+    address = {
+        "phone": "+33 1 42 68 53 00",
+        "first_name": "Ann",
+        "last_name": "Lee",
+        "country": "FR",
+        "postal_code": "75001",
+    }
+    ops = [Op(OpKind.ADD, f"k{n}", f"user{n}@example.com", address) for n in range(40_000)]
+    outcomes = [o async for o in deliver(connector, target, ops)]
+    assert {o.status for o in outcomes} == {OutcomeStatus.DELIVERED}
+    sizes = [
+        sum(len(op["create"]["userIdentifiers"]) for op in body["operations"])
+        for body in _writes(harness, ":addOperations")
+    ]
+    assert sizes == [99_999, 20_001], "one job, two requests under Google's cap (3 identifiers a person)"
+    assert len(_fake(harness).jobs) == 1
+    assert harness.emulator.limit_violations == []
     await connector.aclose()

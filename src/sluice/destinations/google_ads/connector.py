@@ -24,7 +24,12 @@ from sluice.destinations.errors import ConfigError, RowRejected, Transient
 from sluice.destinations.google_ads.api import error_of, row_failures
 from sluice.destinations.google_ads.base import GoogleAdsBase, gaql_string
 from sluice.destinations.google_ads.config import GoogleAdsActivationDefaults, GoogleAdsConfig
-from sluice.destinations.google_ads.identifiers import PII_FIELDS, google_hash, unhashable_reason
+from sluice.destinations.google_ads.identifiers import (
+    CONTACT_FIELDS,
+    PII_FIELDS,
+    contact_of,
+    unhashable_reason,
+)
 from sluice.destinations.http import VendorHttp
 from sluice.destinations.jobs import JobPolling, poll_job
 from sluice.destinations.sdk import (
@@ -37,23 +42,24 @@ from sluice.destinations.sdk import (
     OutcomeStatus,
     ReplaceBatch,
     Service,
+    StandardField,
     Target,
     TargetPage,
     TargetSpec,
 )
 
 USER_LIST = "user_list"
-BATCH_LIMIT = 50_000  # users per job Sluice sends (one identifier each; Google takes 100,000 per request)
+BATCH_LIMIT = 50_000  # users per job Sluice sends
+IDENTIFIER_LIMIT = 100_000  # user identifiers per addOperations request
 MEMBERSHIP_DAYS = 540  # the longest membership Google allows on Customer Match lists
-#: identifier kind → the UserIdentifier field holding its SHA-256
-IDENTIFIER_FIELDS = {
-    IdentifierKind.EMAIL: "hashedEmail",
-    IdentifierKind.PHONE: "hashedPhoneNumber",
-    IdentifierKind.HASHED: "hashedEmail",  # an already-hashed identifier is taken as a hashed email
-}
 _LIST_FIELDS = "user_list.id, user_list.name, user_list.size_for_search, user_list.match_rate_percentage"
 #: Customer Match jobs take minutes to hours; a job still running after this is retried next run
 JOB_POLLING = JobPolling(interval=5.0, backoff=1.5, max_interval=60.0, timeout=6 * 3600.0)
+
+
+def _identifier_count(operation: dict[str, Any]) -> int:
+    data = operation.get("create") or operation.get("remove") or {}
+    return max(len(data.get("userIdentifiers") or []), 1)
 
 
 class GoogleAdsConnector(GoogleAdsBase):
@@ -65,6 +71,13 @@ class GoogleAdsConnector(GoogleAdsBase):
     docs_url = "https://developers.google.com/google-ads/api/docs/remarketing/audience-segments/customer-match/get-started"
     config_model = GoogleAdsConfig
     activation_defaults = GoogleAdsActivationDefaults
+
+    standard_fields = tuple(
+        StandardField(
+            name, name, "Hashed and sent with the identifier (names, country and postal code only together)"
+        )
+        for name in CONTACT_FIELDS
+    )
 
     def __init__(self, config: DestinationConfig, http: VendorHttp) -> None:
         super().__init__(config, http)
@@ -141,10 +154,6 @@ class GoogleAdsConnector(GoogleAdsBase):
 
     # -- members -----------------------------------------------------------------------------
 
-    def hashed(self, identifier: str, kind: IdentifierKind) -> str:
-        """The SHA-256 Google matches on (already-hashed values pass through)."""
-        return google_hash(identifier, kind, self.config.default_country)
-
     def invalid_reason(self, op: Op, kind: IdentifierKind) -> str | None:
         """Refuse what cannot be normalised by Google's rules (checked before any request)."""
         if kind not in PII_FIELDS:
@@ -191,19 +200,43 @@ class GoogleAdsConnector(GoogleAdsBase):
                 return f"list match rate {rate}%"
         return ""
 
+    def _user_identifiers(self, target: Target, op: Op) -> list[dict[str, Any]]:
+        """The row's identifier and its mapped contact fields as Google's UserIdentifiers."""
+        contact = contact_of(op.identifier, target.identifier_kind, op.fields, self.config.default_country)
+        found: list[dict[str, Any]] = [{"hashedEmail": h} for h in contact.emails]
+        found += [{"hashedPhoneNumber": h} for h in contact.phones]
+        if contact.has_address:
+            address = {
+                "hashedFirstName": contact.first_name,
+                "hashedLastName": contact.last_name,
+                "countryCode": contact.country,
+                "postalCode": contact.postal_code,
+            }
+            found.append({"addressInfo": address})
+        return found
+
     def _operations(self, target: Target, kind: str, ops: Sequence[Op]) -> list[dict[str, Any]]:
-        field = IDENTIFIER_FIELDS[target.identifier_kind]
-        return [
-            {kind: {"userIdentifiers": [{field: self.hashed(op.identifier, target.identifier_kind)}]}}
-            for op in ops
-        ]
+        return [{kind: {"userIdentifiers": self._user_identifiers(target, op)}} for op in ops]
 
     async def _add_operations(self, job: str, operations: list[dict[str, Any]]) -> dict[int, str]:
-        """Add operations to a job (partial failure on); operation index → Google's refusal."""
-        response = await self.call(
-            "POST", f"/{job}:addOperations", json={"enablePartialFailure": True, "operations": operations}
-        )
-        return row_failures(response.json().get("partialFailureError") or {})
+        """Add operations to a job (partial failure on) in requests of at most 100,000 user
+        identifiers; operation index → Google's refusal."""
+        refused: dict[int, str] = {}
+        start = 0
+        while start < len(operations):
+            end, identifiers = start, 0
+            while (
+                end < len(operations) and identifiers + _identifier_count(operations[end]) <= IDENTIFIER_LIMIT
+            ):
+                identifiers += _identifier_count(operations[end])
+                end += 1
+            end = max(end, start + 1)
+            body = {"enablePartialFailure": True, "operations": operations[start:end]}
+            response = await self.call("POST", f"/{job}:addOperations", json=body)
+            failures = row_failures(response.json().get("partialFailureError") or {})
+            refused.update({start + index: message for index, message in failures.items()})
+            start = end
+        return refused
 
     @staticmethod
     def _outcomes(ops: Sequence[Op], refused: dict[int, str], note: str = "") -> list[Outcome]:

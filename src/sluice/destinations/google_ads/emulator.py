@@ -393,6 +393,11 @@ class GoogleAdsEmulator(GoogleAdsApiEmulator):
                 ("user_identifiers", None),
             )
         for position, identifier in enumerate(user_identifiers):
+            address = identifier.get("addressInfo") if isinstance(identifier, dict) else None
+            if isinstance(address, dict):
+                error = self._address_error(address, index, kind, position)
+                if error is not None:
+                    return error
             for key in HASHED_FIELDS:
                 value = identifier.get(key) if isinstance(identifier, dict) else None
                 if value is None:
@@ -420,6 +425,29 @@ class GoogleAdsEmulator(GoogleAdsApiEmulator):
                         (kind, None),
                         ("user_identifiers", position),
                     )
+        return None
+
+    def _address_error(
+        self, address: dict[str, Any], index: int, kind: str, position: int
+    ) -> dict[str, Any] | None:
+        """Names hashed, country and postal code in clear (Google's OfflineUserAddressInfo)."""
+        where = (("operations", index), (kind, None), ("user_identifiers", position), ("address_info", None))
+        for key in ("hashedFirstName", "hashedLastName"):
+            if key in address and not SHA256.fullmatch(str(address[key])):
+                self.unhashed_refusals += 1
+                self.violation(f"unhashed value in addressInfo.{key}")
+                return ads_error(
+                    "offlineUserDataJobError",
+                    "INVALID_SHA256_FORMAT",
+                    "The SHA256 encoded value is malformed.",
+                    *where,
+                )
+        if not re.fullmatch(r"[A-Z]{2}", str(address.get("countryCode", ""))):
+            return ads_error(
+                "offlineUserDataJobError", "INVALID_COUNTRY_CODE", "The country code is not valid.", *where
+            )
+        if not address.get("postalCode"):
+            return ads_error("fieldError", "REQUIRED", "The required field was not present.", *where)
         return None
 
     def state(self) -> dict[str, Any]:

@@ -4,6 +4,10 @@ already-hashed values passed through."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
 from sluice.destinations.hashing import GOOGLE_ADS, InvalidIdentifier, PiiField, hash_value
 from sluice.sync.audience import IdentifierKind
 
@@ -30,3 +34,56 @@ def unhashable_reason(identifier: str, kind: IdentifierKind, default_country: st
     except InvalidIdentifier as exc:
         return str(exc)
     return None
+
+
+#: mapped fields Google also matches a person on (their standard meanings have the same names)
+CONTACT_FIELDS = ("email", "phone", "first_name", "last_name", "country", "postal_code")
+
+
+@dataclass(frozen=True)
+class Contact:
+    """Everything Google gets about one person: hashed emails and phones, and — only when all four
+    are known, as Google requires — hashed first and last name with country and postal code in clear."""
+
+    emails: tuple[str, ...] = ()
+    phones: tuple[str, ...] = ()
+    first_name: str | None = None
+    last_name: str | None = None
+    country: str | None = None
+    postal_code: str | None = None
+
+    @property
+    def has_address(self) -> bool:
+        return None not in (self.first_name, self.last_name, self.country, self.postal_code)
+
+
+def contact_of(
+    identifier: str, kind: IdentifierKind, fields: Mapping[str, Any], default_country: str
+) -> Contact:
+    """The row's identifier (by ``kind``) plus the contact fields it maps (:data:`CONTACT_FIELDS`);
+    a mapped value that cannot be normalised is left out (the identifier alone still matches)."""
+
+    def normalised(field: PiiField, value: Any) -> str | None:
+        if value is None or not str(value).strip():
+            return None
+        try:
+            return hash_value(field, str(value), GOOGLE_ADS, default_region=default_country)
+        except InvalidIdentifier:
+            return None
+
+    own = google_hash(identifier, kind, default_country)
+    emails = [own] if kind is not IdentifierKind.PHONE else []
+    phones = [own] if kind is IdentifierKind.PHONE else []
+    for values, field, name in ((emails, PiiField.EMAIL, "email"), (phones, PiiField.PHONE, "phone")):
+        extra = normalised(field, fields.get(name))
+        if extra is not None and extra not in values:
+            values.append(extra)
+    country = normalised(PiiField.COUNTRY, fields.get("country"))
+    return Contact(
+        tuple(emails),
+        tuple(phones),
+        normalised(PiiField.FIRST_NAME, fields.get("first_name")),
+        normalised(PiiField.LAST_NAME, fields.get("last_name")),
+        country.upper() if country else None,
+        normalised(PiiField.ZIP, fields.get("postal_code")),
+    )
