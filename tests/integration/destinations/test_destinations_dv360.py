@@ -15,11 +15,12 @@ import pytest
 from sluice.core.settings import Settings
 from sluice.demo.emulator_server import BackgroundEmulators
 from sluice.demo.warehouse import build_demo_warehouse
+from sluice.destinations.delivery import deliver
 from sluice.destinations.dv360.emulator import Dv360Emulator
 from sluice.destinations.emulators import demo_contacts
 from sluice.destinations.errors import ConfigError
 from sluice.destinations.hashing import GOOGLE_ADS, PiiField, hash_value, sha256_hex
-from sluice.destinations.sdk import IdentifierKind, OpKind, OutcomeStatus, TargetSpec
+from sluice.destinations.sdk import IdentifierKind, Op, OpKind, OutcomeStatus, TargetSpec
 from sluice.destinations.testing import DestinationConformance
 from sluice.destinations.testing.harness import EMULATOR_URL, Harness
 from sluice.destinations.testing.pii import scan
@@ -176,3 +177,32 @@ def test_a_real_run_keeps_a_dv360_audience_of_hashed_demo_emails(
         again = run_once(sqlite_database, settings, activation_id)
         assert again.state == "succeeded", again.error
         assert again.counts.get("delivered", 0) == 0, "an unchanged audience sends nothing"
+
+
+@pytest.mark.anyio
+async def test_mapped_contact_fields_complete_the_contact_info() -> None:
+    harness = Harness.of("dv360")
+    connector = harness.connect()
+    target = await harness.target(connector)
+    fields = {
+        "phone": "+44 20 7946 0958",
+        "first_name": "Ann",
+        "last_name": "Lee",
+        "country": "gb",
+        "postal_code": "SW1A 1AA",
+    }
+    outcomes = [o async for o in deliver(connector, target, [Op(OpKind.ADD, "k", "ann@example.com", fields)])]
+    assert [o.status for o in outcomes] == [OutcomeStatus.DELIVERED]
+    (edit,) = [r for r in harness.emulator.requests if r.path.endswith(":editCustomerMatchMembers")]
+    assert edit.body["addedContactInfoList"]["contactInfos"] == [
+        {
+            "hashedEmails": [sha256_hex("ann@example.com")],
+            "hashedPhoneNumbers": [sha256_hex("+442079460958")],
+            "hashedFirstName": sha256_hex("ann"),
+            "hashedLastName": sha256_hex("lee"),
+            "countryCode": "GB",
+            "zipCodes": ["sw1a1aa"],
+        }
+    ]
+    assert scan(harness.emulator) == []
+    await connector.aclose()

@@ -20,7 +20,12 @@ import httpx
 from sluice.destinations.dv360.config import Dv360ActivationDefaults, Dv360Config
 from sluice.destinations.errors import ConfigError
 from sluice.destinations.google_ads.api import google_oauth_app, raise_for_error, rate_headers
-from sluice.destinations.google_ads.identifiers import PII_FIELDS, google_hash, unhashable_reason
+from sluice.destinations.google_ads.identifiers import (
+    CONTACT_FIELDS,
+    PII_FIELDS,
+    contact_of,
+    unhashable_reason,
+)
 from sluice.destinations.http import RateHeaders
 from sluice.destinations.sdk import (
     Capabilities,
@@ -31,6 +36,7 @@ from sluice.destinations.sdk import (
     Outcome,
     OutcomeStatus,
     Service,
+    StandardField,
     Target,
     TargetPage,
     TargetSpec,
@@ -40,12 +46,6 @@ AUDIENCE = "audience"
 BATCH_LIMIT = 50_000  # contact infos per request Sluice sends (DV360 allows up to 500,000)
 PAGE = 200
 SCOPE = "https://www.googleapis.com/auth/display-video"
-#: identifier kind → the ContactInfo list holding its SHA-256
-CONTACT_FIELDS = {
-    IdentifierKind.EMAIL: "hashedEmails",
-    IdentifierKind.PHONE: "hashedPhoneNumbers",
-    IdentifierKind.HASHED: "hashedEmails",
-}
 
 
 class Dv360Connector(Connector):
@@ -60,6 +60,12 @@ class Dv360Connector(Connector):
     config_model = Dv360Config
     activation_defaults = Dv360ActivationDefaults
     oauth_app = google_oauth_app(SCOPE)
+    standard_fields = tuple(
+        StandardField(
+            name, name, "Hashed and sent with the identifier (names, country and zip only together)"
+        )
+        for name in CONTACT_FIELDS
+    )
     capabilities = Capabilities(
         services=frozenset({Service.MEMBERSHIP}),
         target_kinds=frozenset({AUDIENCE}),
@@ -198,10 +204,25 @@ class Dv360Connector(Connector):
                 )
                 for op in ops
             ]
-        kind = target.identifier_kind
-        field = CONTACT_FIELDS[kind]
-        hashes = dict.fromkeys(google_hash(op.identifier, kind, self.config.default_country) for op in ops)
-        contact_list: dict[str, Any] = {"contactInfos": [{field: [digest]} for digest in hashes]}
+        infos: dict[str, dict[str, Any]] = {}
+        for op in ops:
+            contact = contact_of(
+                op.identifier, target.identifier_kind, op.fields, self.config.default_country
+            )
+            info: dict[str, Any] = {}
+            if contact.emails:
+                info["hashedEmails"] = list(contact.emails)
+            if contact.phones:
+                info["hashedPhoneNumbers"] = list(contact.phones)
+            if contact.has_address:
+                info.update(
+                    hashedFirstName=contact.first_name,
+                    hashedLastName=contact.last_name,
+                    countryCode=contact.country,
+                    zipCodes=[contact.postal_code],
+                )
+            infos.setdefault((contact.emails + contact.phones)[0], info)
+        contact_list: dict[str, Any] = {"contactInfos": list(infos.values())}
         consent = self._consent()
         if consent:
             contact_list["consent"] = consent
