@@ -685,6 +685,9 @@ export interface paths {
         /**
          * Start Run
          * @description Run the graph in the warehouse: now (the finished run is returned) or queued for a worker.
+         *
+         *     A run whose inputs and spec did not change since the last successful run ends ``skipped``
+         *     with that run's counts, unless ``force``.
          */
         post: operations["start_run_api_v1_identity_graphs__graph_id__runs_post"];
         delete?: never;
@@ -2773,6 +2776,13 @@ export interface components {
             description: string;
             /** Name */
             name: string;
+            /**
+             * Schedule
+             * @description When runs are queued: manual (default) or interval, cron, daily, weekly as for activations.
+             */
+            schedule?: {
+                [key: string]: unknown;
+            } | null;
             /** Source Id */
             source_id: string;
             spec: components["schemas"]["IdentitySpec"];
@@ -2795,6 +2805,15 @@ export interface components {
             model_id: string | null;
             /** Name */
             name: string;
+            /**
+             * Next Run At
+             * @description When the scheduler queues the next run.
+             */
+            next_run_at?: string | null;
+            /** Schedule */
+            schedule?: {
+                [key: string]: unknown;
+            } | null;
             /** Schema Name */
             schema_name: string;
             /** Slug */
@@ -2817,11 +2836,21 @@ export interface components {
             description?: string | null;
             /** Name */
             name?: string | null;
+            /**
+             * Schedule
+             * @description A new schedule; {"kind": "manual"} stops scheduled runs.
+             */
+            schedule?: {
+                [key: string]: unknown;
+            } | null;
             spec?: components["schemas"]["IdentitySpec"] | null;
         };
         /**
          * IdentityRunOut
          * @description One run: state, counts (input rows, profiles, merges, largest cluster), per-rule details, warnings.
+         *
+         *     ``state`` is queued, running, succeeded, skipped (inputs unchanged: counts carried over from
+         *     the last run, ``details.skipped`` says which) or failed (``error`` says why).
          */
         IdentityRunOut: {
             /** Details */
@@ -2830,6 +2859,11 @@ export interface components {
             };
             /** Error */
             error: string | null;
+            /**
+             * Fingerprint
+             * @description Digest of the spec and the input rows the run saw.
+             */
+            fingerprint?: string | null;
             /** Finished At */
             finished_at: string | null;
             /** Graph Id */
@@ -6358,6 +6392,8 @@ export interface operations {
             query?: {
                 /** @description Queue the run for the workers instead of running it in this request. */
                 background?: boolean;
+                /** @description Recompute even when spec and inputs are unchanged since the last run. */
+                force?: boolean;
             };
             header?: never;
             path: {

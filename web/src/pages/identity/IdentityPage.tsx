@@ -31,6 +31,7 @@ import { useCan } from "../../api/permissions";
 import type { components } from "../../api/schema";
 import { EmptyState, ErrorNotice, ListSkeleton, PageHeader, notifyError, notifySuccess } from "../../components/feedback";
 import { formatCount, formatDateTime } from "../../format";
+import { GraphSchedule } from "./GraphSchedule";
 import { type IdentitySpec, identifierNames, moveRule, newRule, ruleProblems, templateSpec, withProbabilistic } from "./identityRules";
 
 type Graph = components["schemas"]["IdentityGraphOut"];
@@ -45,6 +46,7 @@ function useGraphs() {
 }
 
 const ACTIVE = new Set(["queued", "running"]);
+const RUN_COLORS: Record<string, string> = { succeeded: "teal", skipped: "gray", failed: "red" };
 
 function useRuns(graphId: string) {
   return useQuery({
@@ -194,11 +196,15 @@ function GraphCard({ graph, canWrite }: { graph: Graph; canWrite: boolean }) {
       <Tabs defaultValue="rules" mt="md">
         <Tabs.List>
           <Tabs.Tab value="rules">Rules</Tabs.Tab>
+          <Tabs.Tab value="schedule">Schedule</Tabs.Tab>
           <Tabs.Tab value="runs">Run history</Tabs.Tab>
           <Tabs.Tab value="lookup">Profile lookup</Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="rules" pt="sm">
           <RulesEditor graph={graph} canWrite={canWrite} />
+        </Tabs.Panel>
+        <Tabs.Panel value="schedule" pt="sm">
+          <GraphSchedule key={JSON.stringify(graph.schedule)} graph={graph} canWrite={canWrite} />
         </Tabs.Panel>
         <Tabs.Panel value="runs" pt="sm">
           <RunHistory runs={runs.data ?? []} />
@@ -228,6 +234,11 @@ function LastRun({ run }: { run: Run }) {
   }
   return (
     <Stack gap="xs">
+      {run.state === "skipped" ? (
+        <Text size="sm" c="dimmed">
+          Last run {formatDateTime(run.finished_at)}: inputs unchanged, nothing recomputed (figures of the run it continues).
+        </Text>
+      ) : null}
       <SimpleGrid cols={{ base: 2, sm: 4 }}>
         <Figure label="Input records" value={run.input_rows} />
         <Figure label="Profiles" value={run.profiles} />
@@ -281,14 +292,14 @@ function RunHistory({ runs }: { runs: Run[] }) {
           <Table.Tr key={run.id}>
             <Table.Td>{formatDateTime(run.started_at)}</Table.Td>
             <Table.Td>
-              <Badge color={run.state === "succeeded" ? "teal" : run.state === "failed" ? "red" : "blue"}>{run.state}</Badge>
+              <Badge color={RUN_COLORS[run.state] ?? "blue"}>{run.state}</Badge>
             </Table.Td>
             <Table.Td>{run.requested_by}</Table.Td>
             <Table.Td>{formatCount(run.input_rows)}</Table.Td>
             <Table.Td>{formatCount(run.profiles)}</Table.Td>
             <Table.Td>{formatCount(run.merges)}</Table.Td>
             <Table.Td>{formatCount(run.largest_cluster)}</Table.Td>
-            <Table.Td>{run.state === "failed" ? run.error : run.warnings.length}</Table.Td>
+            <Table.Td>{run.state === "failed" ? run.error : run.state === "skipped" ? "inputs unchanged" : run.warnings.length}</Table.Td>
           </Table.Tr>
         ))}
       </Table.Tbody>
