@@ -230,8 +230,8 @@ async def test_enhanced_conversions_for_leads_send_hashed_phones_and_prehashed_e
         r.body["conversions"][0] for r in fake.requests if r.path.endswith(":uploadClickConversions")
     ]
     assert first["userIdentifiers"] == [
-        {"hashedPhoneNumber": sha256_hex("+16505551212"), "userIdentifierSource": "FIRST_PARTY"},
         {"hashedEmail": sha256_hex("lead@example.com"), "userIdentifierSource": "FIRST_PARTY"},
+        {"hashedPhoneNumber": sha256_hex("+16505551212"), "userIdentifierSource": "FIRST_PARTY"},
     ]
     assert not {"gclid", "gbraid", "wbraid"} & set(first)
     assert second["userIdentifiers"] == [{"hashedEmail": digest, "userIdentifierSource": "FIRST_PARTY"}]

@@ -29,6 +29,7 @@ from sluice.destinations.google_ads.identifiers import (
     PII_FIELDS,
     contact_of,
     unhashable_reason,
+    user_identifiers,
 )
 from sluice.destinations.http import VendorHttp
 from sluice.destinations.jobs import JobPolling, poll_job
@@ -200,23 +201,18 @@ class GoogleAdsConnector(GoogleAdsBase):
                 return f"list match rate {rate}%"
         return ""
 
-    def _user_identifiers(self, target: Target, op: Op) -> list[dict[str, Any]]:
-        """The row's identifier and its mapped contact fields as Google's UserIdentifiers."""
-        contact = contact_of(op.identifier, target.identifier_kind, op.fields, self.config.default_country)
-        found: list[dict[str, Any]] = [{"hashedEmail": h} for h in contact.emails]
-        found += [{"hashedPhoneNumber": h} for h in contact.phones]
-        if contact.has_address:
-            address = {
-                "hashedFirstName": contact.first_name,
-                "hashedLastName": contact.last_name,
-                "countryCode": contact.country,
-                "postalCode": contact.postal_code,
-            }
-            found.append({"addressInfo": address})
-        return found
-
     def _operations(self, target: Target, kind: str, ops: Sequence[Op]) -> list[dict[str, Any]]:
-        return [{kind: {"userIdentifiers": self._user_identifiers(target, op)}} for op in ops]
+        country = self.config.default_country
+        return [
+            {
+                kind: {
+                    "userIdentifiers": user_identifiers(
+                        contact_of(op.identifier, target.identifier_kind, op.fields, country)
+                    )
+                }
+            }
+            for op in ops
+        ]
 
     async def _add_operations(self, job: str, operations: list[dict[str, Any]]) -> dict[int, str]:
         """Add operations to a job (partial failure on) in requests of at most 100,000 user

@@ -60,8 +60,8 @@ class Contact:
 def contact_of(
     identifier: str, kind: IdentifierKind, fields: Mapping[str, Any], default_country: str
 ) -> Contact:
-    """The row's identifier (by ``kind``) plus the contact fields it maps (:data:`CONTACT_FIELDS`);
-    a mapped value that cannot be normalised is left out (the identifier alone still matches)."""
+    """The row's identifier (when ``kind`` names a person) plus the contact fields it maps
+    (:data:`CONTACT_FIELDS`); a mapped value that cannot be normalised is left out."""
 
     def normalised(field: PiiField, value: Any) -> str | None:
         if value is None or not str(value).strip():
@@ -71,9 +71,10 @@ def contact_of(
         except InvalidIdentifier:
             return None
 
-    own = google_hash(identifier, kind, default_country)
-    emails = [own] if kind is not IdentifierKind.PHONE else []
-    phones = [own] if kind is IdentifierKind.PHONE else []
+    personal = kind in PII_FIELDS or kind is IdentifierKind.HASHED  # not a click id or an order id
+    own = google_hash(identifier, kind, default_country) if personal else None
+    emails = [own] if own is not None and kind is not IdentifierKind.PHONE else []
+    phones = [own] if own is not None and kind is IdentifierKind.PHONE else []
     for values, field, name in ((emails, PiiField.EMAIL, "email"), (phones, PiiField.PHONE, "phone")):
         extra = normalised(field, fields.get(name))
         if extra is not None and extra not in values:
@@ -87,3 +88,19 @@ def contact_of(
         country.upper() if country else None,
         normalised(PiiField.ZIP, fields.get("postal_code")),
     )
+
+
+def user_identifiers(contact: Contact) -> list[dict[str, Any]]:
+    """A person as Google Ads ``UserIdentifier`` objects: hashed emails, hashed phones, and the
+    ``addressInfo`` when the address is complete."""
+    found: list[dict[str, Any]] = [{"hashedEmail": h} for h in contact.emails]
+    found += [{"hashedPhoneNumber": h} for h in contact.phones]
+    if contact.has_address:
+        address = {
+            "hashedFirstName": contact.first_name,
+            "hashedLastName": contact.last_name,
+            "countryCode": contact.country,
+            "postalCode": contact.postal_code,
+        }
+        found.append({"addressInfo": address})
+    return found

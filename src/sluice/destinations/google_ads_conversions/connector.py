@@ -35,13 +35,12 @@ from sluice.destinations.errors import ConfigError
 from sluice.destinations.events import event_time
 from sluice.destinations.google_ads.api import error_code, row_errors, row_message
 from sluice.destinations.google_ads.base import GoogleAdsBase, gaql_string
-from sluice.destinations.google_ads.identifiers import PII_FIELDS, unhashable_reason
+from sluice.destinations.google_ads.identifiers import contact_of, unhashable_reason, user_identifiers
 from sluice.destinations.google_ads.values import amount_reason, time_reason
 from sluice.destinations.google_ads_conversions.config import (
     GoogleAdsConversionsActivationDefaults,
     GoogleAdsConversionsConfig,
 )
-from sluice.destinations.hashing import GOOGLE_ADS, InvalidIdentifier, PiiField, hash_value
 from sluice.destinations.sdk import (
     Capabilities,
     IdentifierKind,
@@ -78,7 +77,6 @@ ALREADY_THERE = frozenset(
     }
 )
 CLICK_ID = re.compile(r"[A-Za-z0-9_-]{8,}")
-_HASHED_KEYS = {PiiField.EMAIL: "hashedEmail", PiiField.PHONE: "hashedPhoneNumber"}
 
 
 def google_time(moment: datetime) -> str:
@@ -179,9 +177,6 @@ class GoogleAdsConversionsConnector(GoogleAdsBase):
 
     # -- validation --------------------------------------------------------------------------
 
-    def _hash(self, field: PiiField, value: Any) -> str:
-        return hash_value(field, str(value), GOOGLE_ADS, default_region=self.config.default_country)
-
     def invalid_reason(self, op: Op, kind: IdentifierKind) -> str | None:
         """Refuse before sending what Google would refuse for certain: a missing or stale time, a
         malformed click id, an identifier that cannot be normalised, a bad value or adjustment."""
@@ -236,22 +231,12 @@ class GoogleAdsConversionsConnector(GoogleAdsBase):
 
     # -- payloads ----------------------------------------------------------------------------
 
-    def _identifiers(self, op: Op, kind: IdentifierKind) -> list[dict[str, str]]:
-        """Hashed user identifiers of a row: its identifier (email/phone/hash) and mapped email/phone."""
-        hashes: dict[str, str] = {}
-        if kind in PII_FIELDS:
-            field = PII_FIELDS[kind]
-            hashes[self._hash(field, op.identifier)] = _HASHED_KEYS[field]
-        elif kind is IdentifierKind.HASHED:
-            hashes[op.identifier.strip().lower()] = "hashedEmail"
-        for name, field in (("email", PiiField.EMAIL), ("phone", PiiField.PHONE)):
-            value = op.fields.get(name)
-            if value not in (None, ""):
-                try:
-                    hashes.setdefault(self._hash(field, value), _HASHED_KEYS[field])
-                except InvalidIdentifier:
-                    continue  # an extra identifier that cannot be normalised is left out
-        return [{key: digest, "userIdentifierSource": "FIRST_PARTY"} for digest, key in hashes.items()]
+    def _identifiers(self, op: Op, kind: IdentifierKind) -> list[dict[str, Any]]:
+        """Hashed user identifiers of a row: its identifier (email/phone/hash) and mapped contact fields."""
+        contact = contact_of(op.identifier, kind, op.fields, self.config.default_country)
+        return [
+            {**identifier, "userIdentifierSource": "FIRST_PARTY"} for identifier in user_identifiers(contact)
+        ]
 
     def _consent(self, op: Op) -> dict[str, str]:
         defaults = {
