@@ -20,72 +20,15 @@ from typing import Any
 
 import typer
 
+from sluice.demo.identity_graph import people_spec
 from sluice.identity.spec import IdentitySpec
 
 AS_OF = date(2026, 1, 15)
-ATTRIBUTES = {
-    "first_name": "first_name",
-    "last_name": "last_name",
-    "city": "city",
-    "birth_date": "birth_date",
-}
 
 
 def bench_spec(*, probabilistic: bool, threshold: float = 0.99) -> IdentitySpec:
-    """The graph the benchmark runs over users, crm_contacts and newsletter_signups."""
-    return IdentitySpec.model_validate(
-        {
-            "identifiers": [
-                {"name": "user_id"},
-                {"name": "crm_id"},
-                {"name": "email", "kind": "email", "gmail_normalize": True},
-                {"name": "phone", "kind": "phone", "default_country_code": "33"},
-            ],
-            "inputs": [
-                {
-                    "model": "users",
-                    "key": "user_id",
-                    "identifiers": {
-                        "user_id": "user_id",
-                        "crm_id": "crm_id",
-                        "email": "email",
-                        "phone": "phone",
-                    },
-                    "attributes": ATTRIBUTES,
-                    "timestamp": "updated_at",
-                    "priority": 1,
-                },
-                {
-                    "model": "crm_contacts",
-                    "key": "contact_id",
-                    "identifiers": {"crm_id": "customer_number", "email": "email", "phone": "phone"},
-                    "attributes": ATTRIBUTES,
-                    "timestamp": "updated_at",
-                    "priority": 2,
-                },
-                {
-                    "model": "newsletter_signups",
-                    "key": "signup_id",
-                    "identifiers": {"email": ["email", "alt_email"]},
-                    "attributes": ATTRIBUTES,
-                    "timestamp": "signed_up_at",
-                    "priority": 3,
-                },
-            ],
-            "rules": [
-                {"name": "crm_id", "identifiers": ["crm_id"]},
-                {"name": "email", "identifiers": ["email"], "max_profiles_per_value": 3},
-                {"name": "phone", "identifiers": ["phone"], "max_profiles_per_value": 3},
-            ],
-            "limits": [{"identifier": "user_id", "max_values": 1}, {"identifier": "crm_id", "max_values": 1}],
-            "probabilistic": {
-                "enabled": probabilistic,
-                "threshold": threshold,
-                "fields": ["first_name", "last_name", "city", "birth_date"],
-                "blocking": [["last_name", "city"], ["first_name", "birth_date"]],
-            },
-        }
-    )
+    """The graph the benchmark runs over users, crm_contacts and newsletter_signups (the demo's)."""
+    return people_spec(probabilistic=probabilistic, threshold=threshold)
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,7 @@ def demo_up(
     from sluice.cli.commands.serve import run_server
     from sluice.cli.context import startup
     from sluice.demo.emulator_server import BackgroundEmulators
+    from sluice.demo.identity_graph import DEMO_GRAPH, seed_demo_identity
     from sluice.demo.remote import DEMO_REMOTE_SEGMENT, seed_demo_remote_segment
     from sluice.demo.workspace import seed_demo_workspace
     from sluice.destinations.emulators import demo_contacts
@@ -68,6 +69,8 @@ def demo_up(
     emulators = BackgroundEmulators(port=emulator_port, contacts=demo_contacts(warehouse)).start()
     try:
         demo = seed_demo_workspace(database, warehouse=warehouse, emulators_url=emulators.url)
+        if seed_demo_identity(database, demo.workspace_id, warehouse) is not None:
+            console.print(f"Identity graph “{DEMO_GRAPH}”: a run is queued (profiles in the Identity page)")
         refreshed = seed_demo_remote_segment(database, settings, demo, emulators)
         if refreshed:
             console.print(
