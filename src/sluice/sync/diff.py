@@ -55,6 +55,7 @@ def compute_diff(
     held_keys_view: str | None = None,
     *,
     fields_view: str | None = None,
+    current_count: int | None = None,
 ) -> DiffCounts:
     """Create the ``diff`` table (and views ``diff_added|changed|removed``); return the counts.
 
@@ -79,7 +80,7 @@ def compute_diff(
            OR (c.{KEY} IS NOT NULL AND (c.{ROW_HASH} IS DISTINCT FROM s.{ROW_HASH} OR c.{IDENTIFIER} <> s.{IDENTIFIER}))"""
     )
     create_diff_views(con, current_view, fields_view=fields_view)
-    return diff_counts(con, current_view)
+    return diff_counts(con, current_view, current_count)
 
 
 def create_diff_views(
@@ -107,10 +108,13 @@ def create_diff_views(
     )
 
 
-def diff_counts(con: duckdb.DuckDBPyConnection, current_view: str) -> DiffCounts:
-    """Count the rows of the ``diff`` table by class."""
-    cur = quote_ident(current_view)
+def diff_counts(
+    con: duckdb.DuckDBPyConnection, current_view: str, current_count: int | None = None
+) -> DiffCounts:
+    """Count the rows of the ``diff`` table by class (``current_count``: rows of ``current_view``, when known)."""
     counts = dict(con.execute(f"SELECT {CHANGE}, count(*) FROM {DIFF_TABLE} GROUP BY ALL").fetchall())
-    current = con.execute(f"SELECT count(*) FROM {cur}").fetchall()[0][0]
+    current = current_count
+    if current is None:
+        current = con.execute(f"SELECT count(*) FROM {quote_ident(current_view)}").fetchall()[0][0]
     added, changed, removed = (int(counts.get(k, 0)) for k in ("added", "changed", "removed"))
     return DiffCounts(added=added, changed=changed, removed=removed, unchanged=int(current) - added - changed)

@@ -143,7 +143,14 @@ class DiffSession:
             f"CREATE OR REPLACE TEMP VIEW {HELD} AS SELECT DISTINCT {KEY} FROM {validation.invalid_view} "
             f"WHERE {KEY} IS NOT NULL"
         )
-        return compute_diff(self.con, validation.valid_view, SNAPSHOT, HELD, fields_view=self.fields_view)
+        return compute_diff(
+            self.con,
+            validation.valid_view,
+            SNAPSHOT,
+            HELD,
+            fields_view=self.fields_view,
+            current_count=validation.valid_count,
+        )
 
     def full_refresh_diff(self, store: SnapshotStore) -> DiffCounts:
         """Diff against an empty snapshot: every valid row is an add (historical refresh)."""
@@ -163,7 +170,7 @@ class DiffSession:
             ANTI JOIN {validation.valid_view} c ON c.{KEY} = s.{KEY}
             ANTI JOIN {HELD} h ON h.{KEY} = s.{KEY}"""
         )
-        return diff_counts(self.con, validation.valid_view)
+        return diff_counts(self.con, validation.valid_view, validation.valid_count)
 
     def add_remote_removals(self, remote_members: pa.Table) -> DiffCounts:
         """Full refresh of a destination that can list members: remove members not in the audience.
@@ -183,7 +190,7 @@ class DiffSession:
               AND r.{IDENTIFIER} NOT IN (SELECT {IDENTIFIER} FROM {validation.invalid_view} WHERE {IDENTIFIER} IS NOT NULL)"""
         )
         self.con.unregister("remote_members_arrow")
-        return diff_counts(self.con, validation.valid_view)
+        return diff_counts(self.con, validation.valid_view, validation.valid_count)
 
     def changes(self, kind: str, batch_rows: int = 10_000) -> Iterator[pa.RecordBatch]:
         """Stream ``diff_added`` / ``diff_changed`` / ``diff_removed`` as Arrow batches."""
