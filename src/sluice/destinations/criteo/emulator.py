@@ -89,6 +89,8 @@ class Segment:
 class CriteoEmulator(Emulator):
     """One advertiser's contact-list segments and the OAuth server."""
 
+    requires_hashing = True
+
     name = "criteo"
     batch_limit = BATCH_LIMIT
     unknown_contact_message = "Criteo does not report unmatched people"

@@ -59,6 +59,8 @@ class Audience:
 class Dv360Emulator(GoogleEmulator):
     """One DV360 advertiser with first-party audiences."""
 
+    requires_hashing = True
+
     name = "dv360"
     batch_limit = CONTACT_LIMIT
     unknown_contact_message = UNKNOWN_CONTACT

@@ -64,6 +64,8 @@ class Job:
 class GoogleAdsEmulator(GoogleAdsApiEmulator):
     """One Google Ads customer with CRM-based user lists."""
 
+    requires_hashing = True
+
     name = "google_ads"
     batch_limit = IDENTIFIER_LIMIT
     unknown_contact_message = UNKNOWN_CONTACT

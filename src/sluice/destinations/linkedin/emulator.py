@@ -93,6 +93,8 @@ class Segment:
 class LinkedInEmulator(Emulator):
     """One sponsored account and its DMP segments."""
 
+    requires_hashing = True
+
     name = "linkedin"
     batch_limit = BATCH_LIMIT
     unknown_contact_message = "LinkedIn does not report unmatched members"

@@ -87,6 +87,8 @@ class Account:
 class MetaEmulator(GraphEmulator):
     """One ad account served under ``/{version}`` (any Graph API version)."""
 
+    requires_hashing = True
+
     name = "meta"
     batch_limit = BATCH_LIMIT
     unknown_contact_message = UNKNOWN_CONTACT

@@ -90,6 +90,8 @@ class CustomerList:
 class MicrosoftAdsEmulator(Emulator):
     """One customer with one ad account, its customer lists and the OAuth server."""
 
+    requires_hashing = True
+
     name = "microsoft_ads"
     batch_limit = BATCH_LIMIT
     unknown_contact_message = "Microsoft does not report unmatched people"

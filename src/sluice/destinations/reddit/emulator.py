@@ -76,6 +76,8 @@ class Audience:
 class RedditEmulator(Emulator):
     """One ad account's custom audiences and the OAuth server."""
 
+    requires_hashing = True
+
     name = "reddit"
     batch_limit = BATCH_LIMIT
     unknown_contact_message = "Reddit does not report unmatched users"

@@ -80,6 +80,8 @@ class Segment:
 class SnapchatEmulator(Emulator):
     """One ad account served under ``/v1``."""
 
+    requires_hashing = True
+
     name = "snapchat"
     batch_limit = BATCH_LIMIT
     unknown_contact_message = UNKNOWN_CONTACT

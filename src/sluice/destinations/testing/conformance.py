@@ -24,6 +24,7 @@ from sluice.destinations.emulation import FaultKind
 from sluice.destinations.errors import ConfigError
 from sluice.destinations.sdk import Connector, OpKind, Outcome, OutcomeStatus, Service
 from sluice.destinations.testing.harness import Harness
+from sluice.destinations.testing.pii import scan
 
 #: destinations offering the membership service; upsert-only ones pass ``UpsertConformance``
 DESTINATION_TYPES = [
@@ -79,6 +80,19 @@ class DestinationConformance:
             outcomes = await harness.send(connector, target, OpKind.REMOVE, people[:2])
             assert _statuses(outcomes) == {"delivered"}
             assert harness.emulator.members(target) == set(people[2:])
+
+    async def test_no_raw_personal_data_reaches_a_hashing_vendor(
+        self, harness: Harness, connector: Connector
+    ) -> None:
+        """Ad platforms match on hashes: no body or query string carries a raw email or phone."""
+        if not harness.emulator.requires_hashing:
+            pytest.skip(f"{connector.title} takes identifiers in clear (it does not require hashing)")
+        people = harness.contacts(range(5))
+        target = await harness.target(connector)
+        assert _statuses(await harness.send(connector, target, OpKind.ADD, people)) == {"delivered"}
+        assert _statuses(await harness.send(connector, target, OpKind.REMOVE, people[:2])) == {"delivered"}
+        found = scan(harness.emulator)
+        assert found == [], f"raw personal data sent to {connector.title}: {found[:5]}"
 
     async def test_unknown_contact_is_rejected_with_the_vendor_message(
         self, harness: Harness, connector: Connector

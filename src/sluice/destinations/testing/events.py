@@ -157,5 +157,6 @@ class EventsConformance(TargetServiceConformance):
         target = await case.target(connector)
         ops = case.ops(target, range(4))
         assert _statuses(await case.send(connector, target, ops)) == {"delivered"}
-        assert scan(case.harness.emulator) == []
+        found = scan(case.harness.emulator)
+        assert found == [], f"raw personal data sent to {connector.title}: {found[:5]}"
         assert case.harness.emulator.limit_violations == []

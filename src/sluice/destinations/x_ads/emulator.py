@@ -83,6 +83,8 @@ class Audience:
 class XAdsEmulator(Emulator):
     """One ads account; requests must be OAuth 1.0a signed by the known app and user."""
 
+    requires_hashing = True
+
     name = "x_ads"
     batch_limit = BATCH_LIMIT
     unknown_contact_message = "X does not report unmatched users"
