@@ -69,7 +69,9 @@ def _sql(client: TestClient, segment_id: str, now: datetime = NOW) -> str:
     return str(response.json()["sql"])
 
 
-GOLD: list[dict[str, object]] = [{"kind": "property", "field": "loyalty_tier", "operator": "in", "values": ["gold"]}]
+GOLD: list[dict[str, object]] = [
+    {"kind": "property", "field": "loyalty_tier", "operator": "in", "values": ["gold"]}
+]
 
 
 def test_membership_reads_materialised_keys_until_the_segment_changes_or_they_age(
