@@ -17,6 +17,7 @@ import ibis.expr.types as ir
 from sluice.core.logging import get_logger
 from sluice.identity.components import StepStats, apply_step, resolve_rules
 from sluice.identity.golden import candidates, profiles_expr, records_with_profiles
+from sluice.identity.incremental import appended_records, previous_matches, resolve_new_records
 from sluice.identity.records import InputTable, identifiers_expr, records_expr, slots
 from sluice.identity.spec import IdentitySpec
 from sluice.identity.stable_ids import stable_labels
@@ -54,10 +55,14 @@ class RunResult:
     warnings: list[str] = field(default_factory=list)
     suspicious_profiles: list[str] = field(default_factory=list)
     probabilistic: dict[str, Any] = field(default_factory=dict)
+    mode: str = "full"
+    new_records: int | None = None
 
     def counts(self) -> dict[str, Any]:
         """JSON-ready counts (stored on the run)."""
         return {
+            "mode": self.mode,
+            "new_records": self.new_records,
             "input_rows": self.input_rows,
             "identifier_values": self.identifier_values,
             "profiles": self.profiles,
@@ -76,8 +81,14 @@ def resolve(
     schema: str,
     slug: str,
     pair_finder: PairFinder | None = None,
+    incremental: bool = False,
 ) -> RunResult:
-    """Run the graph in ``schema`` and publish its tables (replacing the previous run's)."""
+    """Run the graph in ``schema`` and publish its tables (replacing the previous run's).
+
+    With ``incremental`` (the caller knows the spec did not change since the previous run) and
+    inputs that only gained rows, only the new records are resolved against the existing graph
+    (:mod:`sluice.identity.incremental`); otherwise, and with probabilistic matching, all of them.
+    """
     ensure_bookkeeping_schema(warehouse, schema)
     tables = GraphTables(warehouse, schema, slug)
     result = RunResult()
@@ -86,8 +97,15 @@ def resolve(
         ids = tables.create("identifiers", identifiers_expr(spec, records))
         result.input_rows = tables.count(records)
         result.identifier_values = tables.count(ids.select("identifier", "value").distinct())
-        labels, links, result.rules = resolve_rules(tables, spec, records, ids)
-        if spec.probabilistic.enabled and pair_finder is not None:
+        new = appended_records(tables, records) if incremental and not spec.probabilistic.enabled else None
+        earlier: ir.Table | None = None
+        if new is not None:
+            result.mode, result.new_records = "incremental", tables.count(new)
+            earlier = tables.create("earlier_matches", previous_matches(tables))
+            labels, links, result.rules = resolve_new_records(tables, spec, records, ids, new)
+        else:
+            labels, links, result.rules = resolve_rules(tables, spec, records, ids)
+        if new is None and spec.probabilistic.enabled and pair_finder is not None:
             found = pair_finder(tables, spec, records, labels)
             labels, used, stats = _probabilistic(tables, spec, found.pairs, labels, ids)
             links.append((PROBABILISTIC_RULE, used))
@@ -99,13 +117,15 @@ def resolve(
             )
         linked = tables.create("records", records_with_profiles(records, labels))
         profiles = tables.create("profiles", profiles_expr(spec, linked))
-        tables.create("matches", _matches(links, linked))
+        tables.create("matches", _matches(links, linked, earlier))
         _summarize(tables, spec, result, linked, profiles)
         for what in ("records", "profiles", "matches"):
             tables.publish(what)
     finally:
         tables.cleanup()
-    log.info("identity run done", graph=slug, profiles=result.profiles, merges=result.merges)
+    log.info(
+        "identity run done", graph=slug, mode=result.mode, profiles=result.profiles, merges=result.merges
+    )
     return result
 
 
@@ -142,9 +162,16 @@ def _probabilistic(
     )
 
 
-def _matches(links: list[tuple[str, ir.Table]], linked: ir.Table) -> ir.Table:
-    """(profile_id, record_key, model, rule, value): which value of which rule linked a record."""
+def _matches(
+    links: list[tuple[str, ir.Table]], linked: ir.Table, earlier: ir.Table | None = None
+) -> ir.Table:
+    """(profile_id, record_key, model, rule, value): which value of which rule linked a record.
+
+    ``earlier`` (rule, key, node) are links kept from the previous run (incremental runs).
+    """
     parts = [used.select(rule=ibis.literal(rule), value=used.key, node=used.node) for rule, used in links]
+    if earlier is not None:
+        parts.append(earlier.select(rule=earlier.rule, value=earlier.key, node=earlier.node))
     union = parts[0]
     for part in parts[1:]:
         union = union.union(part, distinct=False)

@@ -18,20 +18,11 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from sluice.identity.records import InputTable, md5
+from sluice.identity.records import InputTable, row_digest
 from sluice.identity.spec import IdentitySpec
 from sluice.identity.tables import GraphTables
 
 HEX = "0123456789abcdef"
-NULL_MARK = "\u2400"
-
-
-def row_digest(table: ir.Table, fields: list[str]) -> ir.StringValue:
-    """md5 of one row's fields as text (nulls marked, fields separated)."""
-    text: ir.StringValue = ibis.literal("")
-    for name in fields:
-        text = text + table[name].cast("string").fill_null(NULL_MARK) + "\x1f"
-    return md5(text)
 
 
 SLICES = {"a": 0, "b": 10, "c": 20}
@@ -59,6 +50,11 @@ def model_figures(tables: GraphTables, relation: InputTable, fields: list[str]) 
 def input_fields(relation: InputTable) -> list[str]:
     """The fields of an input the graph reads, in a stable order."""
     return sorted(relation.table.columns)
+
+
+def spec_digest(spec: IdentitySpec) -> str:
+    """SHA-256 of the spec alone (an incremental run needs the previous run's spec)."""
+    return hashlib.sha256(json.dumps(spec.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
 
 
 def fingerprint(

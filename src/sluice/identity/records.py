@@ -1,7 +1,8 @@
 """Step 1 of a run: every input record as one row, and its normalised identifiers as (node, value) rows.
 
 ``records`` columns: ``record_key`` (``<model>:<key>``), ``model``, ``source_key``, ``priority``,
-``seen_at``, ``node`` (md5 of the record key: the record's initial label), one column per
+``seen_at``, ``node`` (md5 of the record key: the record's initial label), ``row_hash`` (md5 of
+the input row's fields: incremental runs tell changed rows by it), one column per
 attribute (cast to the type of the first input that maps it) and ``id__<identifier>__<n>`` per
 identifier field slot. ``identifiers`` columns: ``node``, ``identifier``, ``value``.
 """
@@ -23,6 +24,17 @@ from sluice.identity.spec import IdentitySpec, InputModel
 @ibis.udf.scalar.builtin(name="md5")  # type: ignore[untyped-decorator]
 def md5(value: str) -> str:  # type: ignore[empty-body]
     """The warehouse's MD5 as lower-case hex (DuckDB, PostgreSQL, Snowflake, Redshift, Databricks)."""
+
+
+NULL_MARK = "\u2400"
+
+
+def row_digest(table: ir.Table, fields: list[str]) -> ir.StringValue:
+    """md5 of one row's fields as text (nulls marked, fields separated): changes when the row does."""
+    text: ir.StringValue = ibis.literal("")
+    for name in fields:
+        text = text + table[name].cast("string").fill_null(NULL_MARK) + "\x1f"
+    return md5(text)
 
 
 @dataclass(frozen=True)
@@ -96,6 +108,7 @@ def _one_input(
             table[source.timestamp].cast("timestamp") if source.timestamp else ibis.null("timestamp")
         ),
         "node": md5(record_key),
+        "row_hash": row_digest(table, sorted(table.columns)),
     }
     for name, kind in types.items():
         mapped = source.attributes.get(name)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 NAME = r"^[a-z][a-z0-9_]*$"
 RESERVED = frozenset(
-    {"record_key", "model", "source_key", "priority", "seen_at", "node", "profile_id", "label"}
+    {"record_key", "model", "source_key", "priority", "seen_at", "node", "row_hash", "profile_id", "label"}
     | {"record_count", "model_count", "first_seen", "last_seen"}
 )
 DEFAULT_BLOCKED = {

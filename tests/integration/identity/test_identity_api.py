@@ -194,6 +194,7 @@ def test_runs_on_unchanged_inputs_are_skipped_and_changes_recompute(
     added = client.post(url).json()
     assert added["state"] == "succeeded", added
     assert (added["input_rows"], added["profiles"], added["merges"]) == (7, 4, 3)
+    assert (added["details"]["mode"], added["details"]["new_records"]) == ("incremental", 1)
     assert added["fingerprint"] != first["fingerprint"]
     assert _profile_of(client, graph, "news:12") == bob  # joins Bob's profile, whose id stays
     assert _profile_of(client, graph, "crm:1") == ann
@@ -204,6 +205,7 @@ def test_runs_on_unchanged_inputs_are_skipped_and_changes_recompute(
     updated = client.post(url).json()
     assert updated["state"] == "succeeded"
     assert updated["details"]["inputs"]["crm"]["rows"] == 4
+    assert updated["details"]["mode"] == "full"  # an update: no shortcut
 
     assert client.post(url, params={"force": True}).json()["state"] == "succeeded"
     spec = {**SPEC, "warn_cluster_size": 3}

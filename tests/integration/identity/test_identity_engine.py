@@ -284,3 +284,52 @@ def test_input_fingerprints_see_inserts_updates_and_deletes_but_not_order(
     other = IdentitySpec.model_validate({**SPEC, "warn_cluster_size": 3})
     inputs = {name: InputTable(wh.table(schema, name), "id") for name in ("crm", "news")}
     assert fingerprint(tables, other, inputs)[0] != first
+
+
+def _partition(warehouse: IbisWarehouse, schema: str, slug: str) -> dict[frozenset[str], str]:
+    records = warehouse.to_pyarrow(warehouse.table(f"{schema}_bk", f"idr_{slug}_records")).to_pylist()
+    members: dict[str, set[str]] = {}
+    for row in records:
+        members.setdefault(row["profile_id"], set()).add(row["record_key"])
+    return {frozenset(keys): profile_id for profile_id, keys in members.items()}
+
+
+def test_appended_rows_are_resolved_against_the_existing_graph(warehouse: tuple[IbisWarehouse, str]) -> None:
+    wh, schema = warehouse
+    spec = IdentitySpec.model_validate(SPEC)
+
+    def run(slug: str, *, incremental: bool) -> Any:
+        inputs = {name: InputTable(wh.table(schema, name), "id") for name in ("crm", "news")}
+        return resolve(wh, spec, inputs, schema=f"{schema}_bk", slug=slug, incremental=incremental)
+
+    assert run("people_inc", incremental=True).mode == "full"  # nothing to continue from
+    before = _partition(wh, schema, "people_inc")
+    wh.execute_statement(
+        f"INSERT INTO {schema}.news VALUES (20, 'Eve@Z.com', NULL, 'Eva', TIMESTAMP '2024-06-01 00:00:00'),"
+        " (21, 'new@n.com', NULL, 'Neo', TIMESTAMP '2024-06-01 00:00:00'),"
+        " (22, 'carl@y.com', '0611111111', 'Carlos', TIMESTAMP '2024-06-01 00:00:00')"
+    )
+    try:
+        result = run("people_inc", incremental=True)
+        after = _partition(wh, schema, "people_inc")
+        full = run("people_full", incremental=False)
+        recomputed = _partition(wh, schema, "people_full")
+        wh.execute_statement(f"UPDATE {schema}.news SET first_name = 'Neon' WHERE id = 21")
+        updated = run("people_inc", incremental=True)
+    finally:
+        wh.execute_statement(f"DELETE FROM {schema}.news WHERE id IN (20, 21, 22)")
+    assert (result.mode, result.new_records) == ("incremental", 3)
+    assert set(after) == set(recomputed)  # the same profiles as a full run on the same rows
+    assert (result.profiles, result.merges) == (full.profiles, full.merges)
+    eve = frozenset({"crm:5", "crm:6", "news:14", "news:15"})
+    carl = frozenset({"news:13"})
+    assert after[eve | {"news:20"}] == before[eve]  # joined Eve's profile, which keeps its id
+    assert after[carl | {"news:22"}] == before[carl]
+    assert frozenset({"news:21"}) in after
+    unchanged = {members: pid for members, pid in before.items() if members not in (eve, carl)}
+    assert unchanged == {members: after[members] for members in unchanged}
+    matches = wh.to_pyarrow(wh.table(f"{schema}_bk", "idr_people_inc_matches")).to_pylist()
+    linked = {(row["record_key"], row["rule"], row["value"]) for row in matches}
+    assert ("news:20", "email", "eve@z.com") in linked
+    assert ("crm:1", "email", "annlee@gmail.com") in linked  # links of the previous run are kept
+    assert updated.mode == "full"  # an updated row: everything is recomputed
