@@ -170,15 +170,29 @@ def _changed(tables: GraphTables, previous: ir.Table, current: ir.Table) -> int:
 
 
 def resolve_rules(
-    tables: GraphTables, spec: IdentitySpec, records: ir.Table, ids: ir.Table
+    tables: GraphTables,
+    spec: IdentitySpec,
+    records: ir.Table,
+    ids: ir.Table,
+    *,
+    labels: ir.Table | None = None,
+    only_nodes: ir.Table | None = None,
 ) -> tuple[ir.Table, list[tuple[str, ir.Table]], list[StepStats]]:
-    """Apply every deterministic rule in order: final labels, (rule, links) and stats per rule."""
-    labels = initial_labels(tables, records)
-    profiles = tables.count(labels)
+    """Apply every deterministic rule in order: final labels, (rule, links) and stats per rule.
+
+    ``labels`` are the starting labels (default: every record on its own); with ``only_nodes``
+    (``node`` rows) a rule only considers the key values held by at least one of those nodes
+    (incremental runs: the new records).
+    """
+    labels = labels if labels is not None else initial_labels(tables, records)
+    profiles = tables.count(labels.select("label").distinct())
     links: list[tuple[str, ir.Table]] = []
     stats: list[StepStats] = []
     for number, rule in enumerate(spec.rules):
-        keys = tables.create(f"s{number}_keys", rule_keys(ids, rule))
+        keys = rule_keys(ids, rule)
+        if only_nodes is not None:
+            keys = keys.semi_join(keys.semi_join(only_nodes, "node").select("key").distinct(), "key")
+        keys = tables.create(f"s{number}_keys", keys)
         labels, used, step = apply_step(
             tables,
             name=rule.name,

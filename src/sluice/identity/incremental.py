@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import ibis.expr.types as ir
 
-from sluice.identity.components import StepStats, apply_step, rule_keys
+from sluice.identity.components import StepStats, resolve_rules
 from sluice.identity.spec import IdentitySpec
 from sluice.identity.tables import GraphTables
 
@@ -54,30 +54,14 @@ def resolve_new_records(
     tables: GraphTables, spec: IdentitySpec, records: ir.Table, ids: ir.Table, new: ir.Table
 ) -> tuple[ir.Table, list[tuple[str, ir.Table]], list[StepStats]]:
     """Apply the rules to the key values of the new records: labels, (rule, links), stats per rule."""
-    labels = previous_labels(tables, records)
-    profiles = tables.count(labels.select("label").distinct())
-    new_nodes = new.select("node").distinct()
-    links: list[tuple[str, ir.Table]] = []
-    stats: list[StepStats] = []
-    for number, rule in enumerate(spec.rules):
-        keys = rule_keys(ids, rule)
-        touched = keys.semi_join(new_nodes, "node").select("key").distinct()
-        keys = tables.create(f"s{number}_keys", keys.semi_join(touched, "key"))
-        labels, used, step = apply_step(
-            tables,
-            name=rule.name,
-            step=f"s{number}",
-            keys=keys,
-            labels=labels,
-            ids=ids,
-            limits=spec.limits,
-            max_profiles=rule.max_profiles_per_value,
-            profiles=profiles,
-        )
-        profiles = step.profiles_after
-        links.append((rule.name, used))
-        stats.append(step)
-    return labels, links, stats
+    return resolve_rules(
+        tables,
+        spec,
+        records,
+        ids,
+        labels=previous_labels(tables, records),
+        only_nodes=new.select("node").distinct(),
+    )
 
 
 def previous_matches(tables: GraphTables) -> ir.Table:
