@@ -1,9 +1,12 @@
 """Probabilistic matching with Splink, supervised by the deterministic graph.
 
-After the deterministic rules, every record (node) with its attributes is handed to Splink on
-DuckDB. On a DuckDB warehouse Splink runs on the warehouse's own connection, writing its work
-tables in the bookkeeping schema, so no row leaves the warehouse. Other warehouses stream only the
-compared attributes (Arrow batches) into a local DuckDB and write the pairs back.
+After the deterministic rules, every record (node) with its attributes is handed to Splink. On a
+DuckDB warehouse Splink runs on the warehouse's own connection, and on PostgreSQL with Splink's
+PostgreSQL backend on a connection of its own, writing its work tables in the bookkeeping schema:
+no row leaves the warehouse. (PostgreSQL has no Jaro-Winkler: text is compared by Levenshtein
+distance there, from the ``fuzzystrmatch`` extension, which Splink enables; Splink also defines a
+few helper SQL functions in the bookkeeping schema.) Other warehouses stream only the compared
+attributes (Arrow batches) into a local DuckDB and write the pairs back.
 
 The model is trained without labelled data and without randomness that changes between runs:
 - m (how often true matches agree) from pairs the deterministic rules already merged;
@@ -35,6 +38,7 @@ from sluice.warehouse.bookkeeping import quoted
 SEED = 42
 MAX_U_PAIRS = 2e6
 STRING_THRESHOLDS = [0.92, 0.8]
+LEVENSHTEIN_THRESHOLDS = [1, 2]
 
 
 def splink_pair_finder(
@@ -48,13 +52,45 @@ def splink_pair_finder(
     prior = _prior(tables, staged)
     connection = getattr(getattr(tables.warehouse, "backend", None), "con", None)
     if tables.warehouse.dialect == "duckdb" and isinstance(connection, duckdb.DuckDBPyConnection):
+        from splink import DuckDBAPI
+
         source = f"{quoted(tables.schema, 'duckdb')}.{quoted(tables.name('tmp_sp_nodes'), 'duckdb')}"
-        pairs_sql, details = _run_splink(connection, source, spec, fields, prior, output_schema=tables.schema)
-        pairs = tables.create("sp_pairs", tables.warehouse.query(pairs_sql))
+        api = DuckDBAPI(connection=connection, output_schema=tables.schema)
+        frame = api.register(connection.sql(f"SELECT * FROM {source}"), table_name="sluice_identity_nodes")
+        pairs_sql, details = _run_splink(frame, spec, fields, prior, text_metric="jaro_winkler")
+        pairs = tables.create_sql("sp_pairs", pairs_sql)
         with contextlib.suppress(Exception):  # Splink's own work tables; the run does not depend on them
             _drop_splink_tables(connection, tables.schema)
-        return PairResult(pairs=pairs, details=details)
+        return PairResult(pairs=pairs, details=details | {"backend": "duckdb"})
+    if tables.warehouse.dialect == "postgres" and connection is not None:
+        return _run_on_postgres(tables, connection, spec, fields, prior)
     return _run_locally(tables, staged, spec, fields, prior)
+
+
+def _run_on_postgres(
+    tables: GraphTables, connection: Any, spec: IdentitySpec, fields: list[str], prior: float
+) -> PairResult:
+    """Splink's PostgreSQL backend on its own connection (same server and credentials as the warehouse)."""
+    import psycopg
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import StaticPool
+
+    info = connection.info
+    engine = create_engine(
+        "postgresql+psycopg://",
+        creator=lambda: psycopg.connect(info.dsn, password=info.password),
+        poolclass=StaticPool,  # one connection: Splink sets the search path once
+    )
+    try:
+        api = _postgres_api(engine, tables.schema)
+        frame = api.register(tables.name("tmp_sp_nodes"), table_name="sluice_identity_nodes")
+        pairs_sql, details = _run_splink(frame, spec, fields, prior, text_metric="levenshtein")
+        pairs = tables.create_sql("sp_pairs", pairs_sql)
+        with contextlib.suppress(Exception):
+            _drop_splink_tables_sql(tables)
+    finally:
+        engine.dispose()
+    return PairResult(pairs=pairs, details=details | {"backend": "postgres"})
 
 
 def _node_rows(records: ir.Table, labels: ir.Table, fields: list[str]) -> ir.Table:
@@ -83,19 +119,23 @@ def _prior(tables: GraphTables, nodes: ir.Table) -> float:
     return max(min(pairs / total, 0.5), 1e-7) if total else 1e-4
 
 
-def _comparisons(fields: list[str], date_like: set[str]) -> list[Any]:
+def _comparisons(fields: list[str], date_like: set[str], text_metric: str) -> list[Any]:
     import splink.comparison_library as cl
 
     found: list[Any] = []
     for name in fields:
         if name in date_like:
             found.append(cl.LevenshteinAtThresholds(name, [1]))
-        else:
+        elif text_metric == "jaro_winkler":
             found.append(cl.JaroWinklerAtThresholds(name, STRING_THRESHOLDS))
+        else:
+            found.append(cl.LevenshteinAtThresholds(name, LEVENSHTEIN_THRESHOLDS))
     return found
 
 
-def _settings(spec: IdentitySpec, fields: list[str], prior: float, date_like: set[str]) -> Any:
+def _settings(
+    spec: IdentitySpec, fields: list[str], prior: float, date_like: set[str], text_metric: str
+) -> Any:
     from splink import SettingsCreator, block_on
 
     compared = [name for name in spec.probabilistic.fields if name in fields]
@@ -103,7 +143,7 @@ def _settings(spec: IdentitySpec, fields: list[str], prior: float, date_like: se
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
         probability_two_random_records_match=prior,
-        comparisons=_comparisons(compared, date_like),
+        comparisons=_comparisons(compared, date_like, text_metric),
         blocking_rules_to_generate_predictions=[block_on(*block) for block in spec.probabilistic.blocking],
         retain_intermediate_calculation_columns=True,
         retain_matching_columns=False,
@@ -112,22 +152,16 @@ def _settings(spec: IdentitySpec, fields: list[str], prior: float, date_like: se
 
 
 def _run_splink(
-    connection: duckdb.DuckDBPyConnection,
-    source: str,
-    spec: IdentitySpec,
-    fields: list[str],
-    prior: float,
-    *,
-    output_schema: str | None,
+    frame: Any, spec: IdentitySpec, fields: list[str], prior: float, *, text_metric: str
 ) -> tuple[str, dict[str, Any]]:
-    """Train and predict on ``connection``; returns SQL selecting the pairs, and the model explained."""
-    from splink import DuckDBAPI, Linker
+    """Train and predict on the registered ``frame``; returns SQL selecting the pairs (from the
+    warehouse's own connection), and the model explained."""
+    from splink import Linker
 
     logging.getLogger("splink").setLevel(logging.WARNING)
     date_like = {name for name in fields if "date" in name or name.endswith("_at")}
-    api = DuckDBAPI(connection=connection, output_schema=output_schema)
-    frame = api.register(connection.sql(f"SELECT * FROM {source}"), table_name="sluice_identity_nodes")
-    linker = Linker(frame, _settings(spec, fields, prior, date_like), log_level=logging.WARNING)
+    settings = _settings(spec, fields, prior, date_like, text_metric)
+    linker = Linker(frame, settings, log_level=logging.WARNING)
     linker.training.estimate_u_using_random_sampling(max_pairs=MAX_U_PAIRS, seed=SEED)
     linker.training.estimate_m_from_label_column("profile")
     predictions = linker.inference.predict(
@@ -135,16 +169,28 @@ def _run_splink(
     )
     compared = [name for name in spec.probabilistic.fields if name in fields]
     contributions = " || ', ' || ".join(
-        f"'{name} ' || CASE WHEN mw_{name} >= 0 THEN '+' ELSE '' END || CAST(round(mw_{name}, 1) AS VARCHAR)"
+        f"'{name} ' || CASE WHEN mw_{name} >= 0 THEN '+' ELSE '' END"
+        f" || CAST(round(CAST(mw_{name} AS NUMERIC), 1) AS VARCHAR)"
         for name in compared
     )
     sql = (
         "SELECT least(unique_id_l, unique_id_r) AS node_l, greatest(unique_id_l, unique_id_r) AS node_r,"
-        " CAST(match_probability AS DOUBLE) AS match_probability, CAST(match_weight AS DOUBLE) AS match_weight,"
+        " CAST(match_probability AS DOUBLE PRECISION) AS match_probability,"
+        " CAST(match_weight AS DOUBLE PRECISION) AS match_weight,"
         f" {contributions} AS explanation"
-        f" FROM {predictions.physical_name} WHERE profile_l IS DISTINCT FROM profile_r"
+        f" FROM {_qualified(predictions)} WHERE profile_l IS DISTINCT FROM profile_r"
     )
     return sql, {"model": _explained(linker), "prior": prior, "threshold": spec.probabilistic.threshold}
+
+
+def _qualified(frame: Any) -> str:
+    """A Splink table's name as the warehouse's own connection sees it (PostgreSQL: with the schema)."""
+    schema = getattr(frame.db_api, "_db_schema", None)
+    return (
+        f"{schema}.{frame.physical_name}"
+        if schema and "." not in frame.physical_name
+        else frame.physical_name
+    )
 
 
 def _explained(linker: Any) -> list[dict[str, Any]]:
@@ -184,6 +230,56 @@ def _drop_splink_tables(connection: duckdb.DuckDBPyConnection, schema: str) -> N
         connection.execute(f"DROP {what} IF EXISTS {quoted(schema, 'duckdb')}.{quoted(str(name), 'duckdb')}")
 
 
+def _postgres_api(engine: Any, schema: str) -> Any:
+    """Splink's PostgreSQL backend, registering its small tables (m/u counts: model parameters, not
+    records) with plain SQL: Splink's own way goes through DuckDB's postgres extension, which DuckDB
+    would download."""
+    import pyarrow as pa
+    from splink.backends.postgres import PostgresAPI
+    from splink.internals.misc import to_pyarrow_if_list_tuple_or_dict
+    from sqlalchemy import text
+
+    def column_type(kind: pa.DataType) -> str:
+        if pa.types.is_integer(kind):
+            return "BIGINT"
+        if pa.types.is_floating(kind):
+            return "DOUBLE PRECISION"
+        if pa.types.is_boolean(kind):
+            return "BOOLEAN"
+        return "TEXT"
+
+    class SluicePostgresAPI(PostgresAPI):
+        def _table_registration(self, input: Any, table_name: str) -> None:
+            table = to_pyarrow_if_list_tuple_or_dict(input)
+            if not isinstance(table, pa.Table):
+                table = pa.Table.from_pandas(table)
+            name = f"{quoted(schema, 'postgres')}.{quoted(table_name, 'postgres')}"
+            columns = ", ".join(
+                f"{quoted(item.name, 'postgres')} {column_type(item.type)}" for item in table.schema
+            )
+            names = [f"c{number}" for number in range(table.num_columns)]
+            with self._engine.begin() as con:
+                con.execute(text(f"DROP TABLE IF EXISTS {name}"))
+                con.execute(text(f"CREATE TABLE {name} ({columns})"))
+                rows = [dict(zip(names, row.values(), strict=True)) for row in table.to_pylist()]
+                if rows:
+                    placeholders = ", ".join(f":{item}" for item in names)
+                    con.execute(text(f"INSERT INTO {name} VALUES ({placeholders})"), rows)
+
+    return SluicePostgresAPI(engine=engine, schema=schema)
+
+
+def _drop_splink_tables_sql(tables: GraphTables) -> None:
+    """Drop Splink's work tables and views in the bookkeeping schema through the warehouse connection."""
+    for name in tables.warehouse.list_tables(tables.schema):
+        if name.startswith("__splink"):
+            qualified = tables.qualified(name)
+            try:
+                tables.warehouse.execute_statement(f"DROP TABLE IF EXISTS {qualified}")
+            except Exception:  # a view
+                tables.warehouse.execute_statement(f"DROP VIEW IF EXISTS {qualified}")
+
+
 def _run_locally(
     tables: GraphTables, staged: ir.Table, spec: IdentitySpec, fields: list[str], prior: float
 ) -> PairResult:
@@ -195,7 +291,12 @@ def _run_locally(
         reader = tables.warehouse.to_pyarrow_batches(staged)
         local.register("incoming", _reader_table(reader))
         local.execute("CREATE TABLE nodes AS SELECT * FROM incoming")
-        pairs_sql, details = _run_splink(local, "nodes", spec, fields, prior, output_schema=None)
+        from splink import DuckDBAPI
+
+        frame = DuckDBAPI(connection=local).register(
+            local.sql("SELECT * FROM nodes"), table_name="sluice_identity_nodes"
+        )
+        pairs_sql, details = _run_splink(frame, spec, fields, prior, text_metric="jaro_winkler")
         result = local.execute(pairs_sql).to_arrow_table()
     finally:
         local.close()
@@ -210,7 +311,7 @@ def _run_locally(
         match_weight=uploaded.match_weight.cast("float64"),
         explanation=uploaded.explanation,
     )
-    return PairResult(pairs=tables.create("sp_pairs", pairs), details=details)
+    return PairResult(pairs=tables.create("sp_pairs", pairs), details=details | {"backend": "local duckdb"})
 
 
 def _reader_table(batches: Any) -> Any:

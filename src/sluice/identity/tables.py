@@ -43,11 +43,13 @@ class GraphTables:
 
     def create(self, what: str, expr: ir.Table) -> ir.Table:
         """Write ``expr`` as scratch table ``what`` (replacing it) and return it as a table."""
+        return self.create_sql(what, self.warehouse.compile(expr))
+
+    def create_sql(self, what: str, sql: str) -> ir.Table:
+        """Write the result of the SELECT ``sql`` as scratch table ``what`` and return it as a table."""
         name = self.name(f"tmp_{what}")
         self.drop(name)
-        self.warehouse.execute_statement(
-            f"CREATE TABLE {self.qualified(name)} AS {self.warehouse.compile(expr)}"
-        )
+        self.warehouse.execute_statement(f"CREATE TABLE {self.qualified(name)} AS {sql}")
         if name not in self._scratch:
             self._scratch.append(name)
         return self.warehouse.table(self.schema, name)

@@ -219,7 +219,7 @@ def test_profiles_keep_their_ids_when_records_join_or_split(warehouse: tuple[Ibi
     assert unchanged == {members: after[members] for members in unchanged}
 
 
-def test_probabilistic_matching_runs_outside_duckdb_through_a_local_duckdb(
+def test_probabilistic_matching_runs_in_postgresql_with_splinks_postgres_backend(
     warehouse: tuple[IbisWarehouse, str],
 ) -> None:
     wh, schema = warehouse
@@ -241,7 +241,10 @@ def test_probabilistic_matching_runs_outside_duckdb_through_a_local_duckdb(
     inputs = {name: InputTable(wh.table(schema, name), "id") for name in ("crm", "news")}
     result = resolve(wh, spec, inputs, schema=f"{schema}_bk", slug="people", pair_finder=splink_pair_finder)
     assert result.rules[-1].rule == "probabilistic"
+    assert result.probabilistic["backend"] == "postgres"
     assert {level["field"] for level in result.probabilistic["model"]} == {"first_name", "last_name"}
+    levels = {level["level"] for level in result.probabilistic["model"] if level["field"] == "first_name"}
+    assert any("Levenshtein" in level for level in levels), levels  # PostgreSQL has no Jaro-Winkler
     assert sorted(wh.list_tables(f"{schema}_bk")) == [
         "idr_people_matches",
         "idr_people_profiles",
