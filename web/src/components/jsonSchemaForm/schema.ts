@@ -61,9 +61,16 @@ export type FormValues = Record<string, unknown>;
 export type FormErrors = Record<string, string>;
 
 /** "bookkeeping_schema" → "Bookkeeping schema". */
+/** Words written the way people write them in labels ("API key", "Base URL", "OAuth base URL"). */
+const ACRONYMS: Record<string, string> = { api: "API", id: "ID", ids: "IDs", url: "URL", uri: "URI", oauth: "OAuth", sftp: "SFTP", ssl: "SSL", dsn: "DSN", sql: "SQL", jwt: "JWT", mep: "MEP", cep: "CEP" };
+
 export function humanize(name: string): string {
   const words = name.replace(/([a-z])([A-Z])/g, "$1 $2").replace(/[_-]+/g, " ").trim().toLowerCase();
-  return words.charAt(0).toUpperCase() + words.slice(1);
+  const text = words
+    .split(" ")
+    .map((word) => ACRONYMS[word] ?? word)
+    .join(" ");
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 function labelFor(name: string, schema: JsonSchema): string {
@@ -74,7 +81,8 @@ function labelFor(name: string, schema: JsonSchema): string {
     .split("_")
     .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
     .join(" ");
-  if (!title || title === automatic) return humanize(name);
+  // A class name ("IdentifierKind") is the title of a referenced enum or model, not of this field.
+  if (!title || title === automatic || /^[A-Z][A-Za-z0-9]*[a-z][A-Z][A-Za-z0-9]*$/.test(title)) return humanize(name);
   return title;
 }
 
