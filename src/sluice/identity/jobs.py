@@ -12,7 +12,6 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
-from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -21,8 +20,7 @@ from sluice.core.errors import Conflict
 from sluice.core.logging import get_logger
 from sluice.core.settings import Settings
 from sluice.identity.runs import execute, queue_run
-from sluice.jobs.scheduler import schedule_signature
-from sluice.schemas.schedules import TIMED_KINDS, parse_schedule
+from sluice.jobs.due_times import DueTimeColumns, claim_due_time
 from sluice.store.base import utcnow
 from sluice.store.db import Database
 from sluice.store.tables.identity import IdentityGraph, IdentityRun
@@ -31,6 +29,7 @@ log = get_logger(__name__)
 LOST_MESSAGE = "the worker running this identity graph stopped (no heartbeat); run it again"
 BUSY_MESSAGE = "another run of this identity graph was already running"
 SCHEDULE_TRIGGER = "schedule"
+GRAPH_DUE = DueTimeColumns(IdentityGraph, "schedule", "schedule_signature", "next_run_at")
 
 
 def fail_lost_runs(database: Database, *, stale_after: timedelta, now: datetime | None = None) -> list[str]:
@@ -64,36 +63,8 @@ def claim_due_graphs(
     ).all()
     queued: list[str] = []
     for graph in rows:
-        if (graph.schedule or {}).get("kind") not in TIMED_KINDS:
+        if not claim_due_time(session, GRAPH_DUE, graph, now=now, allow_seconds=allow_seconds):
             continue
-        try:
-            schedule = parse_schedule(graph.schedule, allow_seconds=allow_seconds)
-        except ValidationError as exc:
-            log.warning("identity schedule is not valid; not scheduled", graph_id=graph.id, error=str(exc))
-            continue
-        signature = schedule_signature(graph.schedule)
-        if graph.schedule_signature != signature or graph.next_run_at is None:
-            session.execute(
-                update(IdentityGraph)
-                .where(
-                    IdentityGraph.id == graph.id,
-                    IdentityGraph.schedule_signature == graph.schedule_signature,
-                )
-                .values(schedule_signature=signature, next_run_at=schedule.next_run_after(now))
-                .execution_options(synchronize_session=False)
-            )
-            continue
-        due = graph.next_run_at
-        if due > now:
-            continue
-        claimed = session.execute(
-            update(IdentityGraph)
-            .where(IdentityGraph.id == graph.id, IdentityGraph.next_run_at == due)
-            .values(next_run_at=schedule.next_run_after(now))
-            .execution_options(synchronize_session=False)
-        )
-        if not getattr(claimed, "rowcount", 0):
-            continue  # another scheduler took this due time
         try:
             with session.begin_nested():
                 run = queue_run(session, graph, requested_by="schedule", trigger=SCHEDULE_TRIGGER)

@@ -5,7 +5,8 @@ weekly). Its next due time lives on the graph (``next_run_at``) and is claimed l
 segment's refresh: ``UPDATE … WHERE next_run_at = <value read>``, so of several schedulers exactly
 one queues the run, and ticks missed while no scheduler ran give one run, not many. A due time
 that finds the graph already queued or running is dropped (that run will see the same data).
-:func:`sluice.identity.jobs.claim_due_graphs` claims due times at every scheduler tick; the queued
+:func:`sluice.identity.jobs.claim_due_graphs` claims due times at every scheduler tick (with
+:func:`sluice.jobs.due_times.claim_due_time`, shared with remote segments); the queued
 run is executed there too and records its own failure message.
 """
 

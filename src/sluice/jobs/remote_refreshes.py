@@ -1,7 +1,8 @@
 """Remote segment refreshes in the job system: schedules, dispatch, and what runs after them.
 
 A remote segment's ``refresh_schedule`` takes the same time-based kinds as activations. Its next
-due time lives on the segment (``next_refresh_at``) and is claimed like an activation's: with
+due time lives on the segment (``next_refresh_at``) and is claimed like an activation's
+(:func:`sluice.jobs.due_times.claim_due_time`): with
 ``UPDATE … WHERE next_refresh_at = <value read>``, so of several schedulers exactly one queues the
 refresh, and ticks missed during downtime give one refresh, not many. Queued refreshes are handed
 to the queue once (``dispatched_at`` is claimed the same way) and again only when their message
@@ -13,13 +14,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pydantic import ValidationError
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from sluice.core.logging import get_logger
-from sluice.jobs.scheduler import schedule_signature
-from sluice.schemas.schedules import TIMED_KINDS, parse_schedule
+from sluice.jobs.due_times import DueTimeColumns, claim_due_time
 from sluice.segments.remote_refresh import (
     RefreshAlreadyActive,
     RefreshState,
@@ -32,6 +31,7 @@ from sluice.store.tables.segments import RemoteRefresh, Segment
 from sluice.sync.runs import RunAlreadyActive, RunRequest, RunTrigger, request_run
 
 log = get_logger(__name__)
+REFRESH_DUE = DueTimeColumns(Segment, "refresh_schedule", "refresh_schedule_signature", "next_refresh_at")
 
 
 def claim_due_refreshes(
@@ -46,36 +46,8 @@ def claim_due_refreshes(
     ).all()
     queued: list[str] = []
     for segment in segments:
-        if (segment.refresh_schedule or {}).get("kind") not in TIMED_KINDS:
+        if not claim_due_time(session, REFRESH_DUE, segment, now=now, allow_seconds=allow_seconds):
             continue
-        try:
-            schedule = parse_schedule(segment.refresh_schedule, allow_seconds=allow_seconds)
-        except ValidationError as exc:
-            log.warning("refresh schedule is not valid; not scheduled", segment_id=segment.id, error=str(exc))
-            continue
-        signature = schedule_signature(segment.refresh_schedule)
-        if segment.refresh_schedule_signature != signature or segment.next_refresh_at is None:
-            session.execute(
-                update(Segment)
-                .where(
-                    Segment.id == segment.id,
-                    Segment.refresh_schedule_signature == segment.refresh_schedule_signature,
-                )
-                .values(refresh_schedule_signature=signature, next_refresh_at=schedule.next_run_after(now))
-                .execution_options(synchronize_session=False)
-            )
-            continue
-        due = segment.next_refresh_at
-        if due > now:
-            continue
-        claimed = session.execute(
-            update(Segment)
-            .where(Segment.id == segment.id, Segment.next_refresh_at == due)
-            .values(next_refresh_at=schedule.next_run_after(now))
-            .execution_options(synchronize_session=False)
-        )
-        if not getattr(claimed, "rowcount", 0):
-            continue  # another scheduler took this due time
         try:
             refresh = request_refresh(
                 session, segment, trigger=RefreshTrigger.SCHEDULE, requested_by="schedule"
