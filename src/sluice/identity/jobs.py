@@ -155,8 +155,11 @@ _worker: threading.Thread | None = None
 def tick_in_background(database: Database, settings: Settings) -> threading.Thread | None:
     """The job runtime's hook: queue due schedules, fail lost runs, execute queued ones on one thread."""
     global _worker  # one executor thread per process
-    with database.session() as session:
-        claim_due_graphs(session, allow_seconds=settings.schedule_seconds_allowed)
+    try:
+        with database.session() as session:
+            claim_due_graphs(session, allow_seconds=settings.schedule_seconds_allowed)
+    except Exception:  # the rest of the tick (lost and queued runs, other jobs) still happens
+        log.exception("identity schedules not claimed; trying again at the next tick")
     with _worker_lock:
         if _worker is not None and _worker.is_alive():
             return None

@@ -293,6 +293,11 @@ function RunHistory({ runs }: { runs: Run[] }) {
             <Table.Td>{formatDateTime(run.started_at)}</Table.Td>
             <Table.Td>
               <Badge color={RUN_COLORS[run.state] ?? "blue"}>{run.state}</Badge>
+              {run.state === "succeeded" && run.details.mode === "incremental" ? (
+                <Text size="xs" c="dimmed">
+                  incremental: {formatCount(Number(run.details.new_records ?? 0))} new records
+                </Text>
+              ) : null}
             </Table.Td>
             <Table.Td>{run.requested_by}</Table.Td>
             <Table.Td>{formatCount(run.input_rows)}</Table.Td>
