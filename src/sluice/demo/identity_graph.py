@@ -19,6 +19,7 @@ import duckdb
 from sqlalchemy import select
 
 from sluice.core.errors import Conflict
+from sluice.core.logging import get_logger
 from sluice.identity import graphs
 from sluice.identity.runs import queue_run
 from sluice.identity.spec import IdentitySpec
@@ -34,6 +35,7 @@ from sluice.warehouse.bookkeeping import quoted
 from sluice.warehouse.configs import DuckDBConfig, public_config
 from sluice.warehouse.open import open_warehouse
 
+log = get_logger(__name__)
 DEMO_IDENTITY_SOURCE = "Demo identity"
 DEMO_GRAPH = "Demo people"
 DEMO_SCHEDULE = {"kind": "interval", "hours": 1}
@@ -147,10 +149,16 @@ def copy_inputs(warehouse: Path, target: Path) -> bool:
 def seed_demo_identity(database: Database, workspace_id: str, warehouse: Path) -> DemoIdentity | None:
     """Copy the inputs, create (or find) source, models and graph, and queue a run.
 
-    Returns None when the demo warehouse predates the identity tables (``sluice demo init`` again).
+    Returns None when the demo warehouse predates the identity tables (``sluice demo init`` again)
+    or the copy cannot be written (another process holds it open).
     """
     target = identity_path(warehouse)
-    if not copy_inputs(warehouse, target):
+    try:
+        copied = copy_inputs(warehouse, target)
+    except duckdb.Error as exc:  # e.g. another process holds the copy open: the demo starts without it
+        log.warning("demo identity graph not seeded", reason=str(exc).splitlines()[0])
+        return None
+    if not copied:
         return None
     config = DuckDBConfig(path=str(target.resolve()), bookkeeping_schema="sluice")
     with database.session() as session, open_warehouse(config) as opened:

@@ -56,3 +56,34 @@ def test_the_demo_gets_a_graph_whose_first_run_shows_profiles(
     assert execute_queued(sqlite_database, settings) == {
         again.run_id: "skipped"
     }  # tables copied again, same rows
+
+
+def test_the_demo_starts_without_its_graph_when_another_process_holds_the_copy(
+    tmp_path: Path, sqlite_database: Any
+) -> None:
+    import subprocess
+    import sys
+
+    warehouse = tmp_path / "demo.duckdb"
+    build_demo_warehouse(users=200, seed=5, path=warehouse, as_of=date(2026, 1, 15))
+    with sqlite_database.session() as session:
+        workspace_id = ensure_default_workspace(session).id
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ready', flush=True); time.sleep(60)",
+            str(identity_path(warehouse)),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "ready"
+        assert seed_demo_identity(sqlite_database, workspace_id, warehouse) is None
+    finally:
+        holder.kill()
+        holder.wait()
+    with sqlite_database.session() as session:
+        assert session.scalar(select(IdentityGraph).where(IdentityGraph.name == DEMO_GRAPH)) is None
