@@ -23,12 +23,17 @@ def get_database(request: Request) -> Database:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the route returns, rolled back on error."""
+    """One transaction per request: committed when the route returns, rolled back on error.
+
+    Used with ``scope="function"``: the commit happens before the response is sent, so a client
+    that got a 2xx reads its own write on the next request, and a failing commit is an error
+    response, never a success whose data was lost.
+    """
     with get_database(request).session() as session:
         yield session
 
 
-DbSession = Annotated[Session, Depends(get_session)]
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def require(permission: Permission) -> Callable[..., Principal]:
