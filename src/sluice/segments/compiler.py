@@ -132,10 +132,15 @@ class SegmentCompiler:
                 f"segment {other.name!r} is built on model {other.model!r}, not {model!r}; "
                 "membership conditions need segments of the same model"
             )
-        keys = self._materialized_keys(other)
+        return self.membership(other, table, stack)
+
+    def membership(self, segment: SegmentSpec, table: Any, stack: tuple[SegmentSpec, ...] = ()) -> Pred:
+        """Membership of ``segment`` on ``table``: its materialized keys while they are usable
+        (see :class:`~sluice.segments.spec.Materialization`), else its conditions."""
+        keys = self._materialized_keys(segment)
         if keys is None:
-            return self._segment(other, table, stack)
-        column = table[self.catalog.model(model).primary_key]
+            return self._segment(segment, table, stack)
+        column = table[self.catalog.model(segment.model).primary_key]
         return known(column, column.isin(keys))
 
     def _materialized_keys(self, segment: SegmentSpec) -> Any | None:

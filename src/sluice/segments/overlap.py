@@ -59,7 +59,7 @@ def overlap(compiler: SegmentCompiler, segments: list[SegmentSpec]) -> Overlap:
     for segment in segments:
         needed |= compiler.needed_fields(segment)
     table = compiler.table(segments[0].model, needed)
-    flags = {f"__s{i}": as_expr(compiler.predicate(segment, table)) for i, segment in enumerate(segments)}
+    flags = {f"__s{i}": as_expr(compiler.membership(segment, table)) for i, segment in enumerate(segments)}
     flagged = table.mutate(**flags)
     counts = flagged.group_by(list(flags)).aggregate(__n=flagged.count())
     combos = [

@@ -103,6 +103,13 @@ def test_membership_reads_materialised_keys_until_the_segment_changes_or_they_ag
         french = con.execute("SELECT count(*) FROM users WHERE country = 'FR'").fetchone()
     assert french is not None
     assert _count(client, french_gold) == inline_count
+    # Overlap analyses read the keys too (the conditions would now find every French user gold).
+    overlap = client.post(
+        "/api/v1/segments/overlap", json={"segment_ids": [gold, french_gold], "now": NOW.isoformat()}
+    )
+    assert overlap.status_code == 200, overlap.text
+    sizes = {tuple(item["segment_ids"]): item["count"] for item in overlap.json()["intersections"]}
+    assert sizes[(gold, french_gold)] == inline_count
     later = NOW + timedelta(hours=1)
     assert (
         client.post(f"/api/v1/segments/{gold}/materialize", params={"now": later.isoformat()}).status_code
