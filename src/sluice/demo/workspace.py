@@ -7,6 +7,7 @@ the fresh emulators); a real destination never needs that.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,15 @@ from sqlalchemy import select
 
 from sluice.demo.models import seed_demo_models
 from sluice.destinations import registry
-from sluice.segments.demo import CART_ABANDONERS, NEWSLETTER, VIP_FRANCE, seed_demo_segments
+from sluice.destinations.emulation import Emulator
+from sluice.segments.demo import (
+    CART_ABANDONERS,
+    CHURN_RISK,
+    LOOKALIKE,
+    NEWSLETTER,
+    VIP_FRANCE,
+    seed_demo_segments,
+)
 from sluice.store.db import Database
 from sluice.store.migrate import ensure_default_workspace
 from sluice.store.tables.activations import Activation
@@ -33,6 +42,10 @@ DEMO_DESTINATIONS = {
     "iterable": "Iterable (emulator)",
     "sendgrid": "SendGrid (emulator)",
     "zendesk": "Zendesk (emulator)",
+    "emarsys": "Emarsys (emulator)",
+    "meta": "Meta Custom Audiences (emulator)",
+    "google_ads": "Google Ads Customer Match (emulator)",
+    "tiktok": "TikTok (emulator)",
 }
 
 
@@ -116,6 +129,34 @@ DEMO_ACTIVATIONS = (
         identifier={"field": "email", "kind": "email"},
     ),
     DemoActivation(
+        name="Newsletter → Emarsys",
+        segment=NEWSLETTER,
+        destination="emarsys",
+        target={"kind": "contact_list", "name": "Newsletter", "create_if_missing": True},
+        identifier={"field": "email", "kind": "email"},
+    ),
+    DemoActivation(
+        name="Lookalike seed → Meta custom audience",
+        segment=LOOKALIKE,
+        destination="meta",
+        target={"kind": "custom_audience", "name": "Lookalike seed", "create_if_missing": True},
+        identifier={"field": "email", "kind": "email"},
+    ),
+    DemoActivation(
+        name="VIP France → Google Ads Customer Match",
+        segment=VIP_FRANCE,
+        destination="google_ads",
+        target={"kind": "user_list", "name": "VIP France", "create_if_missing": True},
+        identifier={"field": "email", "kind": "email"},
+    ),
+    DemoActivation(
+        name="Churn risk → TikTok audience",
+        segment=CHURN_RISK,
+        destination="tiktok",
+        target={"kind": "custom_audience", "name": "Churn risk", "create_if_missing": True},
+        identifier={"field": "email", "kind": "email"},
+    ),
+    DemoActivation(
         name="VIP France → Zendesk users",
         segment=VIP_FRANCE,
         destination="zendesk",
@@ -150,8 +191,18 @@ class DemoWorkspace:
     activations: dict[str, str]
 
 
-def seed_demo_workspace(database: Database, *, warehouse: Path, emulators_url: str) -> DemoWorkspace:
-    """Create (or find) every demo object in the default workspace; see the module docstring."""
+def seed_demo_workspace(
+    database: Database,
+    *,
+    warehouse: Path,
+    emulators_url: str,
+    emulators: Mapping[str, Emulator] | None = None,
+) -> DemoWorkspace:
+    """Create (or find) every demo object in the default workspace; see the module docstring.
+
+    ``emulators`` are the running emulators behind ``emulators_url``: destinations whose emulator
+    issues credentials (OAuth refresh tokens) take them from the running instance.
+    """
     with database.session() as session:
         workspace_id = ensure_default_workspace(session).id
     seed_demo_models(database, workspace_id, warehouse)
@@ -162,9 +213,8 @@ def seed_demo_workspace(database: Database, *, warehouse: Path, emulators_url: s
             destination = session.scalars(
                 select(Destination).where(Destination.workspace_id == workspace_id, Destination.name == name)
             ).first()
-            config = registry.emulator_class(type_name)().connector_config(
-                f"{emulators_url.rstrip('/')}/{type_name}"
-            )
+            running = (emulators or {}).get(type_name) or registry.emulator_class(type_name)()
+            config = running.connector_config(f"{emulators_url.rstrip('/')}/{type_name}")
             model = registry.get(type_name).config_model
             secret_names = set(model.secret_field_names())
             if destination is None:

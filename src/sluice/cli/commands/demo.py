@@ -68,7 +68,9 @@ def demo_up(
         raise InvalidInput(f"no demo warehouse at {warehouse}: run `sluice demo init` first")
     emulators = BackgroundEmulators(port=emulator_port, contacts=demo_contacts(warehouse)).start()
     try:
-        demo = seed_demo_workspace(database, warehouse=warehouse, emulators_url=emulators.url)
+        demo = seed_demo_workspace(
+            database, warehouse=warehouse, emulators_url=emulators.url, emulators=emulators.emulators
+        )
         if seed_demo_identity(database, demo.workspace_id, warehouse) is not None:
             console.print(f"Identity graph “{DEMO_GRAPH}”: a run is queued (profiles in the Identity page)")
         refreshed = seed_demo_remote_segment(database, settings, demo, emulators)
