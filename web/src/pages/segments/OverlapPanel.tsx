@@ -18,7 +18,7 @@ export function OverlapPanel({ segmentId, candidates }: { segmentId: string; can
     .map((entry) => ({ set: entry.segment_ids.length === 1 ? `only ${nameOf(entry.segment_ids[0])}` : entry.segment_ids.map(nameOf).join(" ∩ "), Rows: entry.count }));
   return (
     <Stack>
-      <MultiSelect label="Compare with" data={others.map((candidate) => ({ value: candidate.id, label: candidate.name }))} value={picked} onChange={(ids) => setPicked(ids.slice(0, 4))} maxValues={4} w={480} searchable nothingFoundMessage="No segment of that name" />
+      <MultiSelect label="Compare with" data={others.map((candidate) => ({ value: candidate.id, label: candidate.name }))} value={picked} onChange={(ids) => setPicked(ids.slice(0, 4))} maxValues={4} w={480} searchable selectFirstOptionOnChange nothingFoundMessage="No segment of that name" />
       {overlap.isFetching ? <Loader size="xs" /> : null}
       {overlap.error ? <ErrorNotice error={overlap.error} /> : null}
       {overlap.data ? (
