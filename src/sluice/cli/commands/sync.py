@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -15,8 +17,9 @@ from sluice.auth.accounts import find_workspace
 from sluice.cli.context import startup
 from sluice.core.errors import NotFound
 from sluice.store.tables.activations import Activation, Run
-from sluice.sync.runs import RunRequest, RunTrigger, request_run
+from sluice.sync.runs import FINAL_STATES, RunRequest, RunTrigger, request_run
 
+QUEUED_PATIENCE = 30.0
 sync_app = typer.Typer(help="Run activations.", no_args_is_help=True)
 console = Console()
 
@@ -60,17 +63,34 @@ def run(
     with console.status("starting…") as status:
         thread.start()
         while thread.is_alive():
-            with database.session() as session:
-                current = session.get(Run, run_id)
-                if current is not None:
-                    status.update(f"{current.state}: {current.stage or '…'}")
+            _show_progress(database, run_id, status)
             thread.join(0.5)
+        # A running `sluice serve` or worker may have claimed the run first: wait for its result
+        # (a run still queued after QUEUED_PATIENCE seconds is left to the workers).
+        queued_since = time.monotonic()
+        while (state := _show_progress(database, run_id, status)) not in FINAL_STATES:
+            if state != "running" and time.monotonic() - queued_since > QUEUED_PATIENCE:
+                console.print(f"run {run_id} is still {state}: a worker will execute it")
+                return
+            time.sleep(0.5)
     with database.session() as session:
         finished = session.get(Run, run_id)
         assert finished is not None
         _print_run(finished)
         if finished.state in ("failed", "cancelled"):
             raise typer.Exit(1)
+
+
+def _show_progress(database: Any, run_id: str, status: Any) -> str | None:
+    """Show the run's state and stage on ``status``; return the state."""
+    with database.session() as session:
+        current = session.get(Run, run_id)
+        if current is None:
+            return None
+        elsewhere = current.worker and not current.worker.startswith("cli:")
+        where = f" (worker {current.worker})" if elsewhere else ""
+        status.update(f"{current.state}: {current.stage or '…'}{where}")
+        return str(current.state)
 
 
 def _print_run(run: Run) -> None:
