@@ -1,4 +1,4 @@
-"""What ad-platform audience connectors share (membership of people matched on hashed identifiers).
+"""What ad-platform connectors share (audiences of people matched on hashed identifiers).
 
 Their connectors find a target by name across picker pages before creating it, take only adds and
 removes, and refuse identifiers their vendor's normalisation rejects before any request; their
@@ -25,6 +25,17 @@ async def find_target(connector: Connector, kind: str, name: str) -> Target | No
         if page.next_cursor is None:
             return None
         cursor = page.next_cursor
+
+
+def refuse_unsupported(
+    connector: Connector, target: Target, ops: Sequence[Op], allowed: dict[str, tuple[OpKind, ...]]
+) -> list[Outcome] | None:
+    """Rejected outcomes when ``target``'s kind does not take ``ops``' kind (``allowed`` maps target
+    kinds to op kinds), else None (for connectors whose targets take different ops)."""
+    if ops[0].kind in allowed.get(target.kind, ()):
+        return None
+    message = f"{connector.title} {target.kind} targets do not support {ops[0].kind}"
+    return [Outcome.of(op, OutcomeStatus.REJECTED, message) for op in ops]
 
 
 def refuse_non_membership(title: str, ops: Sequence[Op]) -> list[Outcome] | None:
@@ -61,6 +72,14 @@ class KnownPeople:
     def reveal(self, digest: str) -> str:
         """The seeded email behind ``digest``, or the digest itself."""
         return self.by_digest.get(digest, digest)
+
+    def matched(self, digests: Iterable[str]) -> set[str]:
+        """Seeded emails among ``digests`` (an audience's matched people; unmatched digests dropped)."""
+        return {self.by_digest[d] for d in digests if d in self.by_digest}
+
+    def count(self, digests: Iterable[str]) -> int:
+        """How many of ``digests`` stand for seeded people (an audience's matched size)."""
+        return sum(1 for d in digests if d in self.by_digest)
 
     def reveal_keyed(self, member: str, email_key: str) -> str:
         """For members held as ``<key>:<value>``: the seeded email when ``key`` is the vendor's email

@@ -5,7 +5,13 @@ event). Connectors call these from ``invalid_reason`` and when formatting the ve
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sluice.destinations.sdk import Op
+
+#: the mapped field holding an event's time
+EVENT_TIME_FIELD = "time"
 
 
 class BadEventTime(ValueError):
@@ -53,3 +59,13 @@ def _span(seconds: float) -> str:
     if seconds >= 2 * 3600:
         return f"{seconds / 3600:.0f} hours"
     return f"{seconds / 60:.0f} minutes"
+
+
+def event_time_reason(op: Op, max_age: float | None, now: float, vendor: str) -> str | None:
+    """Why an event op must not be sent: its mapped ``time`` is missing or unreadable, or outside
+    the vendor's window (:func:`stale_reason`); None when it may go."""
+    try:
+        moment = event_time(op.fields.get(EVENT_TIME_FIELD))
+    except BadEventTime as exc:
+        return str(exc)
+    return stale_reason(moment, max_age, now, vendor)

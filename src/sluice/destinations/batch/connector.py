@@ -28,7 +28,7 @@ import httpx
 
 from sluice.destinations.batch.config import BatchActivationDefaults, BatchConfig
 from sluice.destinations.errors import ConfigError, RowRejected
-from sluice.destinations.events import BadEventTime, event_time
+from sluice.destinations.events import EVENT_TIME_FIELD, BadEventTime, event_time
 from sluice.destinations.sdk import (
     Capabilities,
     Connector,
@@ -65,7 +65,6 @@ NATIVE_ATTRIBUTES = frozenset(
 EVENT_RESERVED = frozenset({"$label", "$tags"})
 NAME = re.compile(r"[a-z0-9_]{1,30}")
 SUBSCRIPTIONS = frozenset({"$email_marketing", "$sms_marketing"})
-EVENT_TIME_FIELD = "time"
 ALLOWED = {
     PROFILES: (OpKind.UPSERT, OpKind.CLEAR),
     INSTALLS: (OpKind.UPSERT, OpKind.CLEAR),

@@ -23,7 +23,7 @@ import httpx
 
 from sluice.destinations.braze.config import BrazeActivationDefaults, BrazeConfig
 from sluice.destinations.errors import ConfigError, RowRejected
-from sluice.destinations.events import BadEventTime, event_time
+from sluice.destinations.events import EVENT_TIME_FIELD, BadEventTime, event_time
 from sluice.destinations.http import RateHeaders
 from sluice.destinations.sdk import (
     Capabilities,
@@ -56,7 +56,6 @@ ID_FIELD = {
 }
 SUBSCRIPTION_FIELD = {IdentifierKind.EXTERNAL_ID: "external_ids", IdentifierKind.EMAIL: "emails"}
 DELETE_FIELD = {IdentifierKind.EXTERNAL_ID: "external_ids", IdentifierKind.PLATFORM_ID: "braze_ids"}
-EVENT_TIME_FIELD = "time"
 
 
 def braze_message(response: httpx.Response) -> str:

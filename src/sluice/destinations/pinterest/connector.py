@@ -21,15 +21,9 @@ from typing import Any, ClassVar
 
 import httpx
 
-from sluice.destinations.adplatforms import (
-    EVENT_TIME_FIELD,
-    event_time_reason,
-    find_by_name,
-    refuse_unsupported,
-    unhashable_reason,
-)
+from sluice.destinations.audiences import find_target, normalisation_problem, refuse_unsupported
 from sluice.destinations.errors import ConfigError, RowRejected
-from sluice.destinations.events import event_time
+from sluice.destinations.events import EVENT_TIME_FIELD, event_time, event_time_reason
 from sluice.destinations.hashing import PINTEREST, InvalidIdentifier, PiiField, hash_value, unmatchable_digest
 from sluice.destinations.oauth import ClientAuth, OAuthApp
 from sluice.destinations.pinterest.config import PinterestActivationDefaults, PinterestConfig
@@ -298,7 +292,7 @@ class PinterestConnector(Connector):
                     f"Pinterest customer list {spec.id} is not available: {pinterest_error(response)}"
                 )
             return await self._with_audience(spec.id, str(response.json().get("name", spec.name)))
-        found = await find_by_name(self, CUSTOMER_LIST, spec.name)
+        found = await find_target(self, CUSTOMER_LIST, spec.name)
         if found is not None:
             return await self._with_audience(found.id, found.name)
         if not spec.create_if_missing:
@@ -330,7 +324,7 @@ class PinterestConnector(Connector):
         if kind is IdentifierKind.HASHED:
             return super().invalid_reason(op, kind)
         field = (USER_KEYS if op.kind is OpKind.EVENT else LIST_TYPES)[kind][1]
-        return unhashable_reason(lambda value: self._hash(field, value), op.identifier)
+        return normalisation_problem(lambda: self._hash(field, op.identifier or ""))
 
     # -- delivery ----------------------------------------------------------------------------
 

@@ -30,11 +30,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from sluice.destinations.audiences import KnownPeople, email_digest
 from sluice.destinations.emulation import Emulator, ReceivedEvent
 from sluice.destinations.oauth_emulation import OAuthServer
 from sluice.destinations.pinterest.connector import EVENT_NAMES
 from sluice.destinations.sdk import IdentifierKind, Target, TargetSpec
-from sluice.destinations.seeded_people import SeededPeople, email_digest
 
 CLIENT_ID = "1484362"
 CLIENT_SECRET = "pinterest-emulator-client-secret"  # noqa: S105 - the local fake's OAuth client
@@ -93,7 +93,7 @@ class PinterestEmulator(Emulator):
         self.refresh_token = self.oauth.issue_refresh_token(self.client_id, "ads:read,ads:write")
         self.lists: dict[str, CustomerList] = {}
         self.audiences: dict[str, Audience] = {}
-        self.people = SeededPeople()  # the "Pinterest users"
+        self.people = KnownPeople()  # the "Pinterest users"
         self.conversions: dict[tuple[str, str], dict[str, Any]] = {}  # (event_name, event_id) → event
         self.test_events = 0
         self.unhashed_refusals = 0
@@ -337,7 +337,7 @@ class PinterestEmulator(Emulator):
     # -- conformance hooks ---------------------------------------------------------------------
 
     def seed_contacts(self, identifiers: Iterable[str]) -> None:
-        self.people.add(identifiers)
+        self.people.seed(identifiers)
 
     def connector_config(self, base_url: str, *, valid: bool = True) -> dict[str, Any]:
         return {
@@ -380,7 +380,7 @@ class PinterestEmulator(Emulator):
         from their hashed email through the seeded contacts."""
         return [
             ReceivedEvent(
-                self.people.who(event["user_data"]["em"][0]),
+                self.people.reveal(event["user_data"]["em"][0]),
                 datetime.fromtimestamp(event["event_time"], UTC),
                 str(event["event_id"]),
                 {"opt_out": event["opt_out"]} if "opt_out" in event else {},

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 
-from sluice.destinations.adplatforms import find_by_name, refuse_unsupported, unhashable_reason
+from sluice.destinations.audiences import find_target, normalisation_problem, refuse_unsupported
 from sluice.destinations.errors import ConfigError, RowRejected
 from sluice.destinations.hashing import SNAPCHAT, PiiField, hash_value
 from sluice.destinations.oauth import OAuthApp
@@ -167,7 +167,7 @@ class SnapchatConnector(Connector):
             if not segments:
                 raise ConfigError(f"Snapchat segment {spec.id} is not available: {snap_error(response)}")
             return self._target(segments[0]["segment"])
-        found = await find_by_name(self, SEGMENT, spec.name)
+        found = await find_target(self, SEGMENT, spec.name)
         if found is not None:
             return found
         if not spec.create_if_missing:
@@ -197,7 +197,7 @@ class SnapchatConnector(Connector):
         """Refuse what cannot be normalised by Snap's rules (checked before any request)."""
         if kind not in SCHEMAS or kind is IdentifierKind.HASHED:
             return super().invalid_reason(op, kind)
-        return unhashable_reason(lambda value: self.hashed(value, kind), op.identifier)
+        return normalisation_problem(lambda: self.hashed(op.identifier or "", kind))
 
     async def apply(self, target: Target, ops: Sequence[Op]) -> list[Outcome]:
         refused = refuse_unsupported(self, target, ops, {SEGMENT: (OpKind.ADD, OpKind.REMOVE)})

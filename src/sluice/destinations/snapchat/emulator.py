@@ -26,10 +26,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
+from sluice.destinations.audiences import KnownPeople, email_digest
 from sluice.destinations.emulation import Emulator
 from sluice.destinations.oauth_emulation import OAuthServer
 from sluice.destinations.sdk import Target, TargetSpec
-from sluice.destinations.seeded_people import SeededPeople, email_digest
 
 CLIENT_ID = "snap-emulator-client"
 CLIENT_SECRET = "snap-emulator-client-secret"  # noqa: S105 - the local fake's OAuth client
@@ -91,7 +91,7 @@ class SnapchatEmulator(Emulator):
         self.client_id, self.client_secret = self.oauth.register_client(CLIENT_ID, CLIENT_SECRET)
         self.refresh_token = self.oauth.issue_refresh_token(self.client_id, "snapchat-marketing-api")
         self.segments: dict[str, Segment] = {}
-        self.people = SeededPeople()
+        self.people = KnownPeople()
         self.unhashed_refusals = 0
         self._ids = itertools.count(5677923948298240)
         super().__init__(**kwargs)
@@ -238,7 +238,7 @@ class SnapchatEmulator(Emulator):
     # -- conformance hooks ---------------------------------------------------------------------
 
     def seed_contacts(self, identifiers: Iterable[str]) -> None:
-        self.people.add(identifiers)
+        self.people.seed(identifiers)
 
     def connector_config(self, base_url: str, *, valid: bool = True) -> dict[str, Any]:
         return {
@@ -254,7 +254,7 @@ class SnapchatEmulator(Emulator):
         return TargetSpec(kind="segment", name="Sluice conformance")
 
     def members(self, target: Target) -> set[str]:
-        return {self.people.who(h) for h in self._segment(target.id).members}
+        return {self.people.reveal(h) for h in self._segment(target.id).members}
 
     def seed_members(self, target: Target, identifiers: Iterable[str]) -> None:
         self._segment(target.id).members.update(email_digest(e) for e in identifiers)

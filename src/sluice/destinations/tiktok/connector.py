@@ -23,15 +23,9 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sluice.destinations.adplatforms import (
-    EVENT_TIME_FIELD,
-    event_time_reason,
-    find_by_name,
-    refuse_unsupported,
-    unhashable_reason,
-)
+from sluice.destinations.audiences import find_target, normalisation_problem, refuse_unsupported
 from sluice.destinations.errors import ConfigError, RateLimited, RowRejected, Transient
-from sluice.destinations.events import event_time
+from sluice.destinations.events import EVENT_TIME_FIELD, event_time, event_time_reason
 from sluice.destinations.hashing import TIKTOK, PiiField, hash_value, unmatchable_digest
 from sluice.destinations.sdk import (
     Capabilities,
@@ -219,7 +213,7 @@ class TikTokConnector(Connector):
             if not found:
                 raise ConfigError(f"TikTok custom audience {spec.id} is not available")
             return self._target(found)
-        found = await find_by_name(self, CUSTOM_AUDIENCE, spec.name)
+        found = await find_target(self, CUSTOM_AUDIENCE, spec.name)
         if found is not None:
             return found
         if not spec.create_if_missing:
@@ -257,7 +251,7 @@ class TikTokConnector(Connector):
         if kind is IdentifierKind.HASHED:
             return super().invalid_reason(op, kind)
         field = table[kind][1]
-        return unhashable_reason(lambda value: self._hash(field, value), op.identifier)
+        return normalisation_problem(lambda: self._hash(field, op.identifier or ""))
 
     # -- delivery ----------------------------------------------------------------------------
 

@@ -37,9 +37,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import UploadFile
 
+from sluice.destinations.audiences import KnownPeople, email_digest
 from sluice.destinations.emulation import Emulator, ReceivedEvent
 from sluice.destinations.sdk import IdentifierKind, Target, TargetSpec
-from sluice.destinations.seeded_people import SeededPeople, email_digest
 
 ACCESS_TOKEN = "tiktok-emulator-access-token"  # noqa: S105 - the local fake's token
 ADVERTISER_ID = "7000000000000000001"
@@ -87,7 +87,7 @@ class TikTokEmulator(Emulator):
         self.access_token = ACCESS_TOKEN
         self.audiences: dict[str, Audience] = {}
         self.files: dict[str, tuple[str, list[str]]] = {}  # file_path → (calculate_type, digests)
-        self.people = SeededPeople()
+        self.people = KnownPeople()
         self.events: dict[tuple[str, str], dict[str, Any]] = {}  # (event source id, event_id) → event
         self.test_events: list[dict[str, Any]] = []
         self.unhashed_refusals = 0
@@ -300,7 +300,7 @@ class TikTokEmulator(Emulator):
     # -- conformance hooks ---------------------------------------------------------------------
 
     def seed_contacts(self, identifiers: Iterable[str]) -> None:
-        self.people.add(identifiers)
+        self.people.seed(identifiers)
 
     def connector_config(self, base_url: str, *, valid: bool = True) -> dict[str, Any]:
         return {
@@ -338,7 +338,7 @@ class TikTokEmulator(Emulator):
         their hashed email through the seeded contacts."""
         return [
             ReceivedEvent(
-                self.people.who(event["user"].get("email", "")),
+                self.people.reveal(event["user"].get("email", "")),
                 datetime.fromtimestamp(event["event_time"], UTC),
                 str(event.get("event_id")),
             )
