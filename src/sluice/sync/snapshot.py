@@ -106,16 +106,19 @@ class SnapshotStore:
             f"UNION ALL SELECT {KEY}, {IDENTIFIER}, {ROW_HASH} FROM {latest} WHERE op <> 'remove'"
         )
 
-    def manifest(self, uri: str) -> Manifest:
-        """The manifest of a delta snapshot, or a full snapshot described as one (no deltas)."""
+    def manifest(self, uri: str, con: duckdb.DuckDBPyConnection | None = None) -> Manifest:
+        """The manifest of a delta snapshot, or a full snapshot described as one (no deltas).
+
+        A full snapshot's row count comes from its Parquet metadata, through ``con`` when given.
+        """
         if is_manifest(uri):
             with fsspec.open(uri, "r") as handle:
                 return Manifest.loads(handle.read())
-        with duckdb.connect() as con:
-            register_filesystem(con, uri)
-            rows = int(
-                con.execute(f"SELECT count(*) FROM read_parquet({quote_literal(uri)})").fetchall()[0][0]
-            )
+        if con is None:
+            with duckdb.connect() as own:
+                return self.manifest(uri, own)
+        register_filesystem(con, uri)
+        rows = int(con.execute(f"SELECT count(*) FROM read_parquet({quote_literal(uri)})").fetchall()[0][0])
         return Manifest(base=uri, base_rows=rows, deltas=(), delta_rows=0, rows=rows)
 
     def commit(
@@ -137,7 +140,7 @@ class SnapshotStore:
         full_sql = next_snapshot_sql(previous_view, delivered_view)
         if previous is None:
             return uri, self.write(con, full_sql, uri)
-        manifest = self.manifest(previous)
+        manifest = self.manifest(previous, con)
         done = quote_ident(delivered_view)
         ops, adds, removes = con.execute(
             f"SELECT count(*), count(*) FILTER (op = 'add'), count(*) FILTER (op = 'remove') FROM {done}"
