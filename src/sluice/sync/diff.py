@@ -55,9 +55,8 @@ def compute_diff(
     held_keys_view: str | None = None,
     *,
     fields_view: str | None = None,
-    current_count: int | None = None,
-) -> DiffCounts:
-    """Create the ``diff`` table (and views ``diff_added|changed|removed``); return the counts.
+) -> None:
+    """Create the ``diff`` table (and views ``diff_added|changed|removed``); :func:`diff_counts` counts it.
 
     The join carries only key, identifier and hash; mapped field values are joined back for the
     (few) added and changed rows by the views.
@@ -80,7 +79,6 @@ def compute_diff(
            OR (c.{KEY} IS NOT NULL AND (c.{ROW_HASH} IS DISTINCT FROM s.{ROW_HASH} OR c.{IDENTIFIER} <> s.{IDENTIFIER}))"""
     )
     create_diff_views(con, current_view, fields_view=fields_view)
-    return diff_counts(con, current_view, current_count)
 
 
 def create_diff_views(

@@ -42,7 +42,13 @@ from sluice.sync.plan import (
 )
 from sluice.sync.snapshot import SnapshotStore
 from sluice.sync.sql import quote_ident
-from sluice.sync.validate import REASON, ValidationResult, row_reason_expression, validate
+from sluice.sync.validate import (
+    REASON,
+    ValidationResult,
+    mark_malformed,
+    presence_reason_expression,
+    validate,
+)
 
 AUDIENCE = "audience"
 FIELDS = "audience_fields"
@@ -75,8 +81,9 @@ class DiffSession:
         """Spool the extracted audience and keep its key, identifier, change hash and validity.
 
         Keys and identifiers are cast to text (identifiers arrive normalised by the extract query);
-        one pass over the spool computes ``__hash`` and ``__reason``. Field values stay in the
-        spool, exposed as the view :data:`FIELDS` for the rows that need them.
+        one pass over the spool computes ``__hash`` and the cheap part of ``__reason`` (the
+        identifier's format is checked by :meth:`diff`, for new identifiers only). Field values
+        stay in the spool, exposed as the view :data:`FIELDS` for the rows that need them.
         """
         reader = audience.to_reader() if isinstance(audience, pa.Table) else audience
         spool = self.temp_dir / "audience.arrow"
@@ -88,7 +95,7 @@ class DiffSession:
         self.con.execute(
             f"""CREATE OR REPLACE TEMP TABLE {AUDIENCE} AS
             SELECT {KEY}, {IDENTIFIER}, {row_hash_expression(self.spec.fields)} AS {ROW_HASH},
-                   {row_reason_expression(self.spec)} AS {REASON}
+                   {presence_reason_expression()} AS {REASON}
             FROM (SELECT CAST({KEY} AS VARCHAR) AS {KEY}, {identifier} AS {IDENTIFIER}
                          {"".join(f", {quote_ident(name)}" for name in self.spec.fields)}
                   FROM audience_spool)"""
@@ -131,11 +138,17 @@ class DiffSession:
         return table
 
     def validate(self) -> ValidationResult:
+        """Null and duplicate keys, missing identifiers (malformed identifiers: see :meth:`diff`)."""
         self.validation = validate(self.con, AUDIENCE, self.spec)
         return self.validation
 
     def diff(self, store: SnapshotStore, snapshot_uri: str | None) -> DiffCounts:
-        """Diff the valid audience against the snapshot at ``snapshot_uri`` (None = first run)."""
+        """Diff the valid audience against the snapshot at ``snapshot_uri`` (None = first run).
+
+        Then checks the format of every identifier the snapshot does not hold for its key (added
+        rows, moved identifiers): a malformed one makes its row invalid and takes it out of the
+        diff, so :attr:`validation` is final only after this call.
+        """
         validation = self.validation or self.validate()
         store.attach(self.con, snapshot_uri, SNAPSHOT)
         self.snapshot_uri = snapshot_uri
@@ -143,14 +156,24 @@ class DiffSession:
             f"CREATE OR REPLACE TEMP VIEW {HELD} AS SELECT DISTINCT {KEY} FROM {validation.invalid_view} "
             f"WHERE {KEY} IS NOT NULL"
         )
-        return compute_diff(
+        compute_diff(
             self.con,
             validation.valid_view,
             SNAPSHOT,
             HELD,
             fields_view=self.fields_view,
-            current_count=validation.valid_count,
         )
+        new_identifiers = (
+            f"SELECT {KEY}, {IDENTIFIER} FROM {DIFF_TABLE} WHERE {CHANGE} = 'added' "
+            f"OR ({CHANGE} = 'changed' AND {IDENTIFIER} IS DISTINCT FROM {OLD_IDENTIFIER})"
+        )
+        self.validation, malformed = mark_malformed(
+            self.con, AUDIENCE, new_identifiers, self.spec, validation
+        )
+        self.con.execute(
+            f"DELETE FROM {DIFF_TABLE} WHERE {CHANGE} <> 'removed' AND {KEY} IN (SELECT {KEY} FROM {malformed})"
+        )
+        return diff_counts(self.con, validation.valid_view, self.validation.valid_count)
 
     def full_refresh_diff(self, store: SnapshotStore) -> DiffCounts:
         """Diff against an empty snapshot: every valid row is an add (historical refresh)."""

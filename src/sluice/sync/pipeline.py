@@ -135,16 +135,8 @@ async def run_pipeline(
             if checkpoint("validate"):
                 return _cancelled(result, watch)
             watch.start("validate")
-            validation = session.validate()
-            report.counts.audience = validation.valid_count + validation.invalid_count
-            report.counts.invalid = validation.invalid_count
+            session.validate()
             crashpoints.reached("validated")
-            report.invalid_reasons = {
-                str(reason): int(n)
-                for reason, n in session.con.execute(
-                    f"SELECT {REASON}, count(*) FROM {validation.invalid_view} GROUP BY ALL"
-                ).fetchall()
-            }
             if checkpoint("diff"):
                 return _cancelled(result, watch)
             watch.start("diff")
@@ -152,6 +144,7 @@ async def run_pipeline(
             counts = session.diff(store, previous)
             if inputs.full_refresh and inputs.previous_snapshot:
                 counts = session.add_removals_from(store, inputs.previous_snapshot)
+            _report_invalid(session, report)
         if remote_members is not None:
             counts = session.add_remote_removals(remote_members)
         report.counts.added, report.counts.changed, report.counts.removed = (
@@ -235,6 +228,19 @@ def _diff_in_warehouse(
     session.load_diff(in_warehouse.diff_rows())
     crashpoints.reached("extracted")
     return outcome.counts
+
+
+def _report_invalid(session: DiffSession, report: RunReport) -> None:
+    """Audience size, invalid rows and their reasons (final once the diff checked new identifiers)."""
+    validation = session.validation or session.validate()
+    report.counts.audience = validation.valid_count + validation.invalid_count
+    report.counts.invalid = validation.invalid_count
+    report.invalid_reasons = {
+        str(reason): int(n)
+        for reason, n in session.con.execute(
+            f"SELECT {REASON}, count(*) FROM {validation.invalid_view} GROUP BY ALL"
+        ).fetchall()
+    }
 
 
 def _cancelled(result: PipelineResult, watch: Stopwatch) -> PipelineResult:

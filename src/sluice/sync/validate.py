@@ -1,9 +1,15 @@
 """Validation of an extracted audience (BRIEF §4 rule 2).
 
 Rows with a null key, a duplicated key (every copy), a missing identifier or a malformed one
-(per identifier kind) are *invalid*: reported with a reason and never sent. Per-row reasons are
-computed while the audience is loaded (:func:`row_reason_expression`); duplicates need the whole
-audience and are found afterwards with one hash aggregate.
+(per identifier kind) are *invalid*: reported with a reason and never sent.
+
+Locally the checks run in two steps (ADR 0006). While the audience is loaded, each row gets the
+cheap reasons (:func:`presence_reason_expression`: null key, missing identifier); duplicates need
+the whole audience and are found afterwards with one hash aggregate (:func:`validate`). The
+identifier's *format* (:func:`format_reason_expression`, a regular expression) is checked by the
+diff only for rows whose identifier the destination does not already hold — an identifier in the
+previous snapshot was valid when it was delivered — and :func:`mark_malformed` records what it
+finds. In the warehouse, :func:`row_reason_expression` checks everything in one expression.
 """
 
 from __future__ import annotations
@@ -51,18 +57,46 @@ def row_reason_expression(spec: AudienceSpec) -> str:
     cases = [
         f"WHEN {KEY} IS NULL THEN '{InvalidReason.NULL_KEY}'",
         f"WHEN {IDENTIFIER} IS NULL OR trim({IDENTIFIER}) = '' THEN '{InvalidReason.MISSING_IDENTIFIER}'",
+        *_format_cases(spec),
     ]
-    if spec.identifier_kind in _PATTERNS:
-        pattern, message = _PATTERNS[spec.identifier_kind]
-        # Patterns are anchored, so regexp_matches is a full match; sqlglot carries it to every dialect.
-        cases.append(f"WHEN NOT regexp_matches({IDENTIFIER}, '{pattern}') THEN '{message}'")
     return "CASE " + " ".join(cases) + " END"
+
+
+def presence_reason_expression() -> str:
+    """DuckDB SQL for the reasons a row is invalid whatever its identifier's format.
+
+    Same verdicts as the first cases of :func:`row_reason_expression`; a blank identifier is
+    recognised without trimming every row (DuckDB's ``trim`` strips spaces only, so a blank value
+    is empty or starts with a space).
+    """
+    blank = f"{IDENTIFIER} = '' OR (prefix({IDENTIFIER}, ' ') AND trim({IDENTIFIER}) = '')"
+    return (
+        f"CASE WHEN {KEY} IS NULL THEN '{InvalidReason.NULL_KEY}' "
+        f"WHEN {IDENTIFIER} IS NULL OR {blank} THEN '{InvalidReason.MISSING_IDENTIFIER}' END"
+    )
+
+
+def format_reason_expression(spec: AudienceSpec) -> str:
+    """SQL giving the reason a present identifier is malformed for ``spec`` (NULL when well-formed)."""
+    cases = _format_cases(spec)
+    return "CASE " + " ".join(cases) + " END" if cases else "NULL::VARCHAR"
+
+
+def _format_cases(spec: AudienceSpec) -> list[str]:
+    if spec.identifier_kind not in _PATTERNS:
+        return []
+    pattern, message = _PATTERNS[spec.identifier_kind]
+    # Patterns are anchored, so regexp_matches is a full match; sqlglot carries it to every dialect.
+    return [f"WHEN NOT regexp_matches({IDENTIFIER}, '{pattern}') THEN '{message}'"]
 
 
 def validate(con: duckdb.DuckDBPyConnection, loaded_table: str, spec: AudienceSpec) -> ValidationResult:
     """Create views ``<table>_valid`` and ``<table>_invalid`` (with ``__reason``) over ``loaded_table``.
 
-    ``loaded_table`` must carry the per-row ``__reason`` column from :func:`row_reason_expression`.
+    ``loaded_table`` must carry a per-row ``__reason`` column (:func:`row_reason_expression`, or
+    :func:`presence_reason_expression` followed by :func:`mark_malformed` once the diff knows
+    which identifiers are new). Every copy of a duplicated key is invalid; a copy whose
+    identifier is also malformed says so.
     """
     table = quote_ident(loaded_table)
     duplicates = quote_ident(f"{loaded_table}_duplicate_keys")
@@ -75,7 +109,8 @@ def validate(con: duckdb.DuckDBPyConnection, loaded_table: str, spec: AudienceSp
         f"""CREATE OR REPLACE TEMP VIEW {quote_ident(invalid)} AS
         SELECT * EXCLUDE ({REASON}), {REASON} FROM {table} WHERE {REASON} IS NOT NULL
         UNION ALL
-        SELECT * EXCLUDE ({REASON}), '{InvalidReason.DUPLICATE_KEY}' AS {REASON}
+        SELECT * EXCLUDE ({REASON}), coalesce({format_reason_expression(spec)}, '{InvalidReason.DUPLICATE_KEY}')
+               AS {REASON}
         FROM {table} SEMI JOIN {duplicates} USING ({KEY}) WHERE {REASON} IS NULL"""
     )
     con.execute(
@@ -86,3 +121,35 @@ def validate(con: duckdb.DuckDBPyConnection, loaded_table: str, spec: AudienceSp
         f"SELECT (SELECT count(*) FROM {table}), (SELECT count(*) FROM {quote_ident(invalid)})"
     ).fetchall()[0]
     return ValidationResult(valid, invalid, int(total) - int(invalid_count), int(invalid_count))
+
+
+def mark_malformed(
+    con: duckdb.DuckDBPyConnection,
+    loaded_table: str,
+    candidates_sql: str,
+    spec: AudienceSpec,
+    result: ValidationResult,
+) -> tuple[ValidationResult, str]:
+    """Check the identifier format of the valid rows ``candidates_sql`` selects (``__key``, ``__identifier``).
+
+    Malformed rows get their reason in ``loaded_table``, which moves them from the valid view to
+    the invalid one. Returns the updated counts and the name of a table of the malformed keys.
+    Keys are unique among valid rows, so one key names one row.
+    """
+    malformed = quote_ident(f"{loaded_table}_malformed")
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE {malformed} AS
+        SELECT {KEY}, {REASON} FROM (SELECT {KEY}, {format_reason_expression(spec)} AS {REASON} FROM ({candidates_sql}))
+        WHERE {REASON} IS NOT NULL"""
+    )
+    count = int(con.execute(f"SELECT count(*) FROM {malformed}").fetchall()[0][0])
+    if count:
+        table = quote_ident(loaded_table)
+        con.execute(
+            f"UPDATE {table} SET {REASON} = m.{REASON} FROM {malformed} m "
+            f"WHERE {table}.{KEY} = m.{KEY} AND {table}.{REASON} IS NULL"
+        )
+    updated = ValidationResult(
+        result.valid_view, result.invalid_view, result.valid_count - count, result.invalid_count + count
+    )
+    return updated, malformed

@@ -158,3 +158,31 @@ def test_applying_the_diff_turns_a_into_b(tmp_path_factory, before, after) -> No
     _, again, _ = run_once(tmp, audience(after), uri_b, run="c")
     assert again == {"added": set(), "changed": set(), "removed": set()}
     assert ops["removed"] == {str(r[0]) for r in before} - {str(r[0]) for r in after}
+
+
+def test_identifier_formats_are_checked_where_the_destination_lacks_them(tmp_path: Path) -> None:
+    """Added rows and moved identifiers are format-checked by the diff; the counts include them."""
+    before = audience([(1, "a@example.com", "A", "gold"), (2, "b@example.com", "B", "gold")])
+    after = audience(
+        [
+            (1, "a@example.com", "A", "platinum"),
+            (2, "b@broken", "B", "gold"),
+            (3, "c@@example.com", "C", "gold"),
+            (4, "d@example.com", "D", "gold"),
+            (5, "e@example.com", "E", "gold"),
+            (5, "e at example.com", "E2", "gold"),
+        ]
+    )
+    _, _, uri = run_once(tmp_path, before, None, run="r1")
+    session, ops, _ = run_once(tmp_path, after, uri, run="r2")
+    assert ops == {"added": {"4"}, "changed": {"1"}, "removed": set()}
+    validation = session.validation
+    assert validation is not None
+    assert (validation.valid_count, validation.invalid_count) == (2, 4)
+    reasons = sorted(session.con.execute("SELECT __key, __reason FROM audience_invalid").fetchall())
+    assert reasons == [
+        ("2", "malformed email"),
+        ("3", "malformed email"),
+        ("5", "duplicate primary key"),
+        ("5", "malformed email"),
+    ]
