@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from sluice.sync.audience import IDENTIFIER, KEY, ROW_HASH
+from sluice.sync.audience import IDENTIFIER, KEY, ROW_HASH, TEXT_KEY
 from sluice.sync.sql import quote_ident
 
 CHANGE = "__change"
@@ -55,11 +55,13 @@ def compute_diff(
     held_keys_view: str | None = None,
     *,
     fields_view: str | None = None,
+    fields_key_type: str = TEXT_KEY,
 ) -> None:
     """Create the ``diff`` table (and views ``diff_added|changed|removed``); :func:`diff_counts` counts it.
 
-    The join carries only key, identifier and hash; mapped field values are joined back for the
-    (few) added and changed rows by the views.
+    The join carries only key, identifier and hash, with keys of the type both sides share; the
+    ``diff`` table holds keys as text. Mapped field values are joined back for the (few) added and
+    changed rows by the views.
     """
     cur, snap = quote_ident(current_view), quote_ident(snapshot_view)
     not_held = (
@@ -69,7 +71,7 @@ def compute_diff(
         f"""CREATE OR REPLACE TEMP TABLE {DIFF_TABLE} AS
         SELECT CASE WHEN s.{KEY} IS NULL THEN 'added' WHEN c.{KEY} IS NULL THEN 'removed' ELSE 'changed' END
                    AS {CHANGE},
-               coalesce(c.{KEY}, s.{KEY}) AS {KEY},
+               CAST(coalesce(c.{KEY}, s.{KEY}) AS VARCHAR) AS {KEY},
                coalesce(c.{IDENTIFIER}, s.{IDENTIFIER}) AS {IDENTIFIER},
                coalesce(c.{ROW_HASH}, s.{ROW_HASH}) AS {ROW_HASH},
                s.{IDENTIFIER} AS {OLD_IDENTIFIER}
@@ -78,16 +80,20 @@ def compute_diff(
            OR (c.{KEY} IS NULL{not_held})
            OR (c.{KEY} IS NOT NULL AND (c.{ROW_HASH} IS DISTINCT FROM s.{ROW_HASH} OR c.{IDENTIFIER} <> s.{IDENTIFIER}))"""
     )
-    create_diff_views(con, current_view, fields_view=fields_view)
+    create_diff_views(con, current_view, fields_view=fields_view, fields_key_type=fields_key_type)
 
 
 def create_diff_views(
-    con: duckdb.DuckDBPyConnection, current_view: str, *, fields_view: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    current_view: str,
+    *,
+    fields_view: str | None = None,
+    fields_key_type: str = TEXT_KEY,
 ) -> None:
     """Views ``diff_added|changed|removed`` over the ``diff`` table.
 
-    Mapped field values are joined by key from ``fields_view`` (key + fields) when given, else from
-    ``current_view`` (which then carries them).
+    Mapped field values are joined by key from ``fields_view`` (key of ``fields_key_type`` +
+    fields) when given, else from ``current_view`` (text keys, which then carries them).
     """
     fields = (
         f"(SELECT * FROM {quote_ident(fields_view)})"
@@ -97,8 +103,8 @@ def create_diff_views(
     for kind in ("added", "changed"):
         con.execute(
             f"CREATE OR REPLACE TEMP VIEW diff_{kind} AS "
-            f"SELECT d.* EXCLUDE ({CHANGE}), f.* EXCLUDE ({KEY}) FROM {DIFF_TABLE} d JOIN {fields} f USING ({KEY}) "
-            f"WHERE d.{CHANGE} = '{kind}'"
+            f"SELECT d.* EXCLUDE ({CHANGE}), f.* EXCLUDE ({KEY}) FROM {DIFF_TABLE} d JOIN {fields} f "
+            f"ON f.{KEY} = TRY_CAST(d.{KEY} AS {fields_key_type}) WHERE d.{CHANGE} = '{kind}'"
         )
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW diff_removed AS SELECT * EXCLUDE ({CHANGE}) FROM {DIFF_TABLE} "

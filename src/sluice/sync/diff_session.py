@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.ipc as ipc
 
-from sluice.sync.audience import IDENTIFIER, KEY, ROW_HASH, AudienceSpec
+from sluice.sync.audience import IDENTIFIER, INTEGER_KEY, KEY, ROW_HASH, TEXT_KEY, AudienceSpec, key_type_of
 from sluice.sync.diff import (
     CHANGE,
     DIFF_TABLE,
@@ -41,7 +41,7 @@ from sluice.sync.plan import (
     undelivered_keys_sql,
 )
 from sluice.sync.snapshot import SnapshotStore
-from sluice.sync.sql import quote_ident
+from sluice.sync.sql import column_type, quote_ident
 from sluice.sync.validate import (
     REASON,
     ValidationResult,
@@ -73,6 +73,11 @@ class DiffSession:
         self.fields_view: str | None = None
         # The snapshot this run diffed against (None: first run or full refresh); commit follows it.
         self.snapshot_uri: str | None = None
+        # How keys are joined (integer or text, ADR 0006), and the type of the keys of the fields view.
+        self.key_type = TEXT_KEY
+        self.fields_key_type = TEXT_KEY
+        # The snapshot was read with another key type: commit writes a full one in this session's.
+        self.rewrite_snapshot = False
 
     def close(self) -> None:
         self.con.close()
@@ -80,8 +85,8 @@ class DiffSession:
     def load(self, audience: pa.RecordBatchReader | pa.Table) -> None:
         """Spool the extracted audience and keep its key, identifier, change hash and validity.
 
-        Keys and identifiers are cast to text (identifiers arrive normalised by the extract query);
-        one pass over the spool computes ``__hash`` and the cheap part of ``__reason`` (the
+        Integer keys stay integers, other keys and identifiers become text (identifiers arrive
+        normalised by the extract query); one pass over the spool computes ``__hash`` and the cheap part of ``__reason`` (the
         identifier's format is checked by :meth:`diff`, for new identifiers only). Field values
         stay in the spool, exposed as the view :data:`FIELDS` for the rows that need them.
         """
@@ -91,18 +96,20 @@ class DiffSession:
             for batch in reader:
                 writer.write_batch(batch)
         self.con.register("audience_spool", ds.dataset(str(spool), format="ipc"))
+        self.key_type = self.fields_key_type = key_type_of(reader.schema.field(KEY).type)
+        key = f"CAST({KEY} AS {self.key_type})"
         identifier = f"CAST({IDENTIFIER} AS VARCHAR)"
         self.con.execute(
             f"""CREATE OR REPLACE TEMP TABLE {AUDIENCE} AS
             SELECT {KEY}, {IDENTIFIER}, {row_hash_expression(self.spec.fields)} AS {ROW_HASH},
                    {presence_reason_expression()} AS {REASON}
-            FROM (SELECT CAST({KEY} AS VARCHAR) AS {KEY}, {identifier} AS {IDENTIFIER}
+            FROM (SELECT {key} AS {KEY}, {identifier} AS {IDENTIFIER}
                          {"".join(f", {quote_ident(name)}" for name in self.spec.fields)}
                   FROM audience_spool)"""
         )
         fields = "".join(f", {quote_ident(name)}" for name in self.spec.fields)
         self.con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {FIELDS} AS SELECT CAST({KEY} AS VARCHAR) AS {KEY}{fields} FROM audience_spool"
+            f"CREATE OR REPLACE TEMP VIEW {FIELDS} AS SELECT {key} AS {KEY}{fields} FROM audience_spool"
         )
         self.fields_view = FIELDS
 
@@ -149,12 +156,12 @@ class DiffSession:
         rows, moved identifiers): a malformed one makes its row invalid and takes it out of the
         diff, so :attr:`validation` is final only after this call.
         """
-        validation = self.validation or self.validate()
-        store.attach(self.con, snapshot_uri, SNAPSHOT)
+        self.rewrite_snapshot = self._attach_snapshot(store, snapshot_uri)
         self.snapshot_uri = snapshot_uri
+        validation = self.validation or self.validate()
         self.con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {HELD} AS SELECT DISTINCT {KEY} FROM {validation.invalid_view} "
-            f"WHERE {KEY} IS NOT NULL"
+            f"CREATE OR REPLACE TEMP VIEW {HELD} AS SELECT DISTINCT CAST({KEY} AS {self.key_type}) AS {KEY} "
+            f"FROM {validation.invalid_view} WHERE {KEY} IS NOT NULL"
         )
         compute_diff(
             self.con,
@@ -162,18 +169,52 @@ class DiffSession:
             SNAPSHOT,
             HELD,
             fields_view=self.fields_view,
+            fields_key_type=self.fields_key_type,
         )
         new_identifiers = (
-            f"SELECT {KEY}, {IDENTIFIER} FROM {DIFF_TABLE} WHERE {CHANGE} = 'added' "
-            f"OR ({CHANGE} = 'changed' AND {IDENTIFIER} IS DISTINCT FROM {OLD_IDENTIFIER})"
+            f"SELECT CAST({KEY} AS {self.key_type}) AS {KEY}, {IDENTIFIER} FROM {DIFF_TABLE} "
+            f"WHERE {CHANGE} = 'added' OR ({CHANGE} = 'changed' AND {IDENTIFIER} IS DISTINCT FROM {OLD_IDENTIFIER})"
         )
         self.validation, malformed = mark_malformed(
             self.con, AUDIENCE, new_identifiers, self.spec, validation
         )
         self.con.execute(
-            f"DELETE FROM {DIFF_TABLE} WHERE {CHANGE} <> 'removed' AND {KEY} IN (SELECT {KEY} FROM {malformed})"
+            f"DELETE FROM {DIFF_TABLE} WHERE {CHANGE} <> 'removed' "
+            f"AND {KEY} IN (SELECT CAST({KEY} AS VARCHAR) FROM {malformed})"
         )
         return diff_counts(self.con, validation.valid_view, self.validation.valid_count)
+
+    def _attach_snapshot(self, store: SnapshotStore, uri: str | None) -> bool:
+        """Expose the snapshot at ``uri`` as :data:`SNAPSHOT` with this session's key type.
+
+        A snapshot written with another key type (the model's key type changed, or it predates
+        integer keys) is read cast: text keys become integers when every one is an integer
+        written canonically, otherwise this session falls back to text keys. Returns True when
+        the snapshot was cast (commit then writes a full snapshot in the session's key type).
+        """
+        store.attach(self.con, uri, SNAPSHOT, key_type=self.key_type if uri is None else None)
+        if uri is None:
+            return False
+        stored = column_type(self.con, quote_ident(SNAPSHOT), KEY)
+        if stored == self.key_type:
+            return False
+        if self.key_type == INTEGER_KEY and stored == TEXT_KEY and not self._has_non_integer_keys(SNAPSHOT):
+            store.attach(self.con, uri, SNAPSHOT, key_type=INTEGER_KEY)
+        elif self.key_type == INTEGER_KEY and stored == TEXT_KEY:
+            self.con.execute(f"ALTER TABLE {AUDIENCE} ALTER {KEY} TYPE VARCHAR")
+            self.key_type = TEXT_KEY
+            self.validate()
+        else:
+            store.attach(self.con, uri, SNAPSHOT, key_type=self.key_type)
+        return True
+
+    def _has_non_integer_keys(self, view: str) -> bool:
+        """Whether ``view``'s text keys include one that is not an integer in canonical form."""
+        found = self.con.execute(
+            f"SELECT 1 FROM {quote_ident(view)} "
+            f"WHERE CAST(TRY_CAST({KEY} AS BIGINT) AS VARCHAR) IS DISTINCT FROM {KEY} LIMIT 1"
+        ).fetchall()
+        return bool(found)
 
     def full_refresh_diff(self, store: SnapshotStore) -> DiffCounts:
         """Diff against an empty snapshot: every valid row is an add (historical refresh)."""
@@ -186,12 +227,19 @@ class DiffSession:
         """
         validation = self.validation or self.validate()
         store.attach(self.con, snapshot_uri, "previous_snapshot")
+        same_type = column_type(self.con, "previous_snapshot", KEY) == self.key_type
+
+        def key(alias: str) -> str:
+            # Compared as text when the previous snapshot has another key type (the model changed).
+            return f"{alias}.{KEY}" if same_type else f"CAST({alias}.{KEY} AS VARCHAR)"
+
         self.con.execute(
             f"""INSERT INTO {DIFF_TABLE} BY NAME
-            SELECT 'removed' AS {CHANGE}, s.{KEY}, s.{IDENTIFIER}, s.{ROW_HASH}, s.{IDENTIFIER} AS {OLD_IDENTIFIER}
+            SELECT 'removed' AS {CHANGE}, CAST(s.{KEY} AS VARCHAR) AS {KEY}, s.{IDENTIFIER}, s.{ROW_HASH},
+                   s.{IDENTIFIER} AS {OLD_IDENTIFIER}
             FROM previous_snapshot s
-            ANTI JOIN {validation.valid_view} c ON c.{KEY} = s.{KEY}
-            ANTI JOIN {HELD} h ON h.{KEY} = s.{KEY}"""
+            ANTI JOIN {validation.valid_view} c ON {key("c")} = {key("s")}
+            ANTI JOIN {HELD} h ON {key("h")} = {key("s")}"""
         )
         return diff_counts(self.con, validation.valid_view, validation.valid_count)
 
@@ -294,13 +342,19 @@ class DiffSession:
         delta and its manifest (see :mod:`sluice.sync.snapshot`).
         """
         self.con.register("delivered_arrow", delivered)
+        # Keys go back to the snapshot's type; a removal of a member Sluice never keyed (``remote:…``)
+        # has no integer form and no snapshot row to drop.
+        key = f"TRY_CAST(d.{KEY} AS {self.key_type})"
         self.con.execute(
             f"""CREATE OR REPLACE TEMP TABLE {DELIVERED} AS
-            SELECT d.op, d.{KEY}, c.{IDENTIFIER}, c.{ROW_HASH}
-            FROM delivered_arrow d LEFT JOIN {DIFF_TABLE} c ON d.{KEY} = c.{KEY}"""
+            SELECT d.op, {key} AS {KEY}, c.{IDENTIFIER}, c.{ROW_HASH}
+            FROM delivered_arrow d LEFT JOIN {DIFF_TABLE} c ON CAST(d.{KEY} AS VARCHAR) = c.{KEY}
+            WHERE {key} IS NOT NULL"""
         )
         self.con.unregister("delivered_arrow")
-        return store.commit(self.con, self.snapshot_uri, SNAPSHOT, DELIVERED, uri)
+        return store.commit(
+            self.con, self.snapshot_uri, SNAPSHOT, DELIVERED, uri, rewrite=self.rewrite_snapshot
+        )
 
     def scalar(self, sql: str) -> Any:
         rows = self.con.execute(sql).fetchall()

@@ -1,6 +1,7 @@
 """Extract: the audience of a run as one Ibis query, streamed as Arrow record batches.
 
-The query selects, from the segment's rows, the primary key, the identifier (normalised by the
+The query selects, from the segment's rows, the primary key (integers as they are, anything else
+as text), the identifier (normalised by the
 warehouse: emails trimmed and lower-cased, phones stripped of separators) and the mapped fields
 renamed to their destination names. Nothing is loaded into Python lists: the result streams.
 """
@@ -58,11 +59,20 @@ def audience_expression(
     if reserved:
         raise InvalidInput(f"destination field names {reserved} are reserved")
     selection = {
-        KEY: rows[primary_key].cast("string"),
+        KEY: audience_key(rows[primary_key]),
         IDENTIFIER: normalised_identifier(rows[identifier_field], identifier_kind),
         **{m.destination: rows[m.source] for m in mapping},
     }
     return rows.select(**selection)
+
+
+def audience_key(column: Any) -> Any:
+    """The primary key as the audience carries it: integers as they are, anything else as text.
+
+    Integer keys stay typed so the local diff joins and de-duplicates 64-bit integers (ADR 0006);
+    outcomes, plans and destinations always see keys as text.
+    """
+    return column if column.type().is_integer() else column.cast("string")
 
 
 def normalised_identifier(column: Any, kind: IdentifierKind) -> Any:

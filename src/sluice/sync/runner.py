@@ -233,7 +233,9 @@ def move_snapshot_into_warehouse(
     assert resolved.bookkeeping_schema is not None
     with duckdb.connect() as con:
         store.attach(con, uri, "local_snapshot")
-        local = con.sql(f"SELECT {KEY}, {IDENTIFIER} FROM local_snapshot").to_arrow_table()
+        local = con.sql(
+            f"SELECT CAST({KEY} AS VARCHAR) AS {KEY}, {IDENTIFIER} FROM local_snapshot"
+        ).to_arrow_table()
     return upload_snapshot(resolved.warehouse, resolved.bookkeeping_schema, activation_id, local)
 
 

@@ -26,12 +26,9 @@ from dataclasses import asdict, dataclass
 import duckdb
 import fsspec
 
-from sluice.sync.audience import IDENTIFIER, KEY, ROW_HASH
+from sluice.sync.audience import IDENTIFIER, KEY, ROW_HASH, TEXT_KEY
 from sluice.sync.sql import quote_ident, quote_literal
 
-EMPTY_SNAPSHOT_SQL = (
-    f"SELECT NULL::VARCHAR AS {KEY}, NULL::VARCHAR AS {IDENTIFIER}, NULL::UBIGINT AS {ROW_HASH} WHERE false"
-)
 MANIFEST_SUFFIX = ".json"
 #: a new full snapshot is written once the deltas would hold more than this share of the base's rows
 COMPACT_RATIO = 0.1
@@ -78,13 +75,23 @@ class SnapshotStore:
             self.root.rstrip("/"), activation_id, f"{run_id}-{uuid.uuid4().hex[:8]}.parquet"
         )
 
-    def attach(self, con: duckdb.DuckDBPyConnection, uri: str | None, view: str) -> None:
-        """Expose the snapshot at ``uri`` (or an empty one) as the view ``view``."""
+    def attach(
+        self, con: duckdb.DuckDBPyConnection, uri: str | None, view: str, *, key_type: str | None = None
+    ) -> None:
+        """Expose the snapshot at ``uri`` (or an empty one) as the view ``view``.
+
+        With ``key_type``, keys are cast to it (an empty snapshot's keys have it; default text).
+        """
         if uri is None:
-            con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(view)} AS {EMPTY_SNAPSHOT_SQL}")
-            return
-        register_filesystem(con, uri)
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(view)} AS {self.select_sql(uri)}")
+            select = empty_snapshot_sql(key_type or TEXT_KEY)
+        else:
+            register_filesystem(con, uri)
+            select = self.select_sql(uri)
+            if key_type is not None:
+                select = (
+                    f"SELECT CAST({KEY} AS {key_type}) AS {KEY}, {IDENTIFIER}, {ROW_HASH} FROM ({select})"
+                )
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(view)} AS {select}")
 
     def select_sql(self, uri: str) -> str:
         """SELECT of the rows of the snapshot at ``uri`` (full or delta)."""
@@ -128,6 +135,8 @@ class SnapshotStore:
         previous_view: str,
         delivered_view: str,
         uri: str,
+        *,
+        rewrite: bool = False,
     ) -> tuple[str, int]:
         """Write the snapshot that follows ``previous`` once ``delivered_view``'s ops are applied.
 
@@ -135,10 +144,11 @@ class SnapshotStore:
         ('add' | 'change' | 'remove') and the snapshot columns, for delivered ops only, with adds
         for keys not in ``previous`` and changes/removals of keys in it (what a diff yields).
         Returns the URI to point at (``uri``, its manifest, or ``previous`` when nothing was
-        delivered) and the snapshot's row count.
+        delivered) and the snapshot's row count. ``rewrite`` asks for a full snapshot whatever
+        was delivered (``previous_view`` reads ``previous`` with another key type).
         """
         full_sql = next_snapshot_sql(previous_view, delivered_view)
-        if previous is None:
+        if previous is None or rewrite:
             return uri, self.write(con, full_sql, uri)
         manifest = self.manifest(previous, con)
         done = quote_ident(delivered_view)
@@ -195,6 +205,11 @@ def next_snapshot_sql(snapshot_view: str, delivered_view: str) -> str:
         UNION ALL
         SELECT {KEY}, {IDENTIFIER}, {ROW_HASH} FROM {done} WHERE op IN ('add', 'change')
     """
+
+
+def empty_snapshot_sql(key_type: str) -> str:
+    """SELECT of a snapshot with no rows whose keys have ``key_type``."""
+    return f"SELECT NULL::{key_type} AS {KEY}, NULL::VARCHAR AS {IDENTIFIER}, NULL::UBIGINT AS {ROW_HASH} WHERE false"
 
 
 def is_manifest(uri: str) -> bool:

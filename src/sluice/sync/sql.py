@@ -6,6 +6,8 @@ user data never becomes SQL text — it lives in Arrow/Parquet and DuckDB reads 
 
 from __future__ import annotations
 
+import duckdb
+
 
 def quote_ident(name: str) -> str:
     """A DuckDB identifier, double-quoted with embedded quotes doubled."""
@@ -15,3 +17,11 @@ def quote_ident(name: str) -> str:
 def quote_literal(value: str) -> str:
     """A DuckDB string literal (used for file paths)."""
     return "'" + value.replace("'", "''") + "'"
+
+
+def column_type(con: duckdb.DuckDBPyConnection, relation: str, column: str) -> str:
+    """The DuckDB type name of ``column`` in ``relation`` (a quoted table or view name)."""
+    rows = con.execute(
+        f"SELECT column_type FROM (DESCRIBE {relation}) WHERE column_name = ?", [column]
+    ).fetchall()
+    return str(rows[0][0])

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import duckdb
 
-from sluice.sync.audience import IDENTIFIER, KEY, AudienceSpec, IdentifierKind
-from sluice.sync.sql import quote_ident
+from sluice.sync.audience import IDENTIFIER, INTEGER_KEY, KEY, AudienceSpec, IdentifierKind
+from sluice.sync.sql import column_type, quote_ident
 
 # Pragmatic address check: one @, no spaces, a dot in the domain, no empty labels.
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$"
@@ -32,6 +32,8 @@ _PATTERNS = {
     IdentifierKind.HASHED: (SHA256_PATTERN, "identifier is not a lowercase SHA-256 hex digest"),
 }
 REASON = "__reason"
+#: integer keys are checked for duplicates with a bitmap when their range is at most this many bits per key
+BITMAP_BITS_PER_KEY = 64
 
 
 class InvalidReason:
@@ -91,7 +93,7 @@ def _format_cases(spec: AudienceSpec) -> list[str]:
 
 
 def validate(con: duckdb.DuckDBPyConnection, loaded_table: str, spec: AudienceSpec) -> ValidationResult:
-    """Create views ``<table>_valid`` and ``<table>_invalid`` (with ``__reason``) over ``loaded_table``.
+    """Create views ``<table>_valid`` and ``<table>_invalid`` (with ``__reason``, keys as text) over ``loaded_table``.
 
     ``loaded_table`` must carry a per-row ``__reason`` column (:func:`row_reason_expression`, or
     :func:`presence_reason_expression` followed by :func:`mark_malformed` once the diff knows
@@ -101,16 +103,15 @@ def validate(con: duckdb.DuckDBPyConnection, loaded_table: str, spec: AudienceSp
     table = quote_ident(loaded_table)
     duplicates = quote_ident(f"{loaded_table}_duplicate_keys")
     valid, invalid = f"{loaded_table}_valid", f"{loaded_table}_invalid"
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {duplicates} AS "
-        f"SELECT {KEY} FROM {table} WHERE {KEY} IS NOT NULL GROUP BY {KEY} HAVING count(*) > 1"
-    )
+    # Invalid rows are reported, with keys as text whatever their type.
+    as_text = f"REPLACE (CAST({KEY} AS VARCHAR) AS {KEY})"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {duplicates} AS {_duplicate_keys_sql(con, table)}")
     con.execute(
         f"""CREATE OR REPLACE TEMP VIEW {quote_ident(invalid)} AS
-        SELECT * EXCLUDE ({REASON}), {REASON} FROM {table} WHERE {REASON} IS NOT NULL
+        SELECT * EXCLUDE ({REASON}) {as_text}, {REASON} FROM {table} WHERE {REASON} IS NOT NULL
         UNION ALL
-        SELECT * EXCLUDE ({REASON}), coalesce({format_reason_expression(spec)}, '{InvalidReason.DUPLICATE_KEY}')
-               AS {REASON}
+        SELECT * EXCLUDE ({REASON}) {as_text},
+               coalesce({format_reason_expression(spec)}, '{InvalidReason.DUPLICATE_KEY}') AS {REASON}
         FROM {table} SEMI JOIN {duplicates} USING ({KEY}) WHERE {REASON} IS NULL"""
     )
     con.execute(
@@ -123,6 +124,24 @@ def validate(con: duckdb.DuckDBPyConnection, loaded_table: str, spec: AudienceSp
     return ValidationResult(valid, invalid, int(total) - int(invalid_count), int(invalid_count))
 
 
+def _duplicate_keys_sql(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """SELECT of the keys ``table`` holds more than once.
+
+    Integer keys in a dense range (serial ids) are first counted with a bitmap, one cheap pass:
+    when every key sets its own bit there is no duplicate and no hash aggregate is needed.
+    """
+    grouped = f"SELECT {KEY} FROM {table} WHERE {KEY} IS NOT NULL GROUP BY {KEY} HAVING count(*) > 1"
+    if column_type(con, table, KEY) != INTEGER_KEY:
+        return grouped
+    low, high, count = con.execute(f"SELECT min({KEY}), max({KEY}), count({KEY}) FROM {table}").fetchall()[0]
+    if not count or high - low >= max(BITMAP_BITS_PER_KEY * count, 1 << 16):
+        return grouped
+    distinct = con.execute(f"SELECT bit_count(bitstring_agg({KEY}, {low}, {high})) FROM {table}").fetchall()[
+        0
+    ][0]
+    return grouped if distinct != count else f"SELECT {KEY} FROM {table} WHERE false"
+
+
 def mark_malformed(
     con: duckdb.DuckDBPyConnection,
     loaded_table: str,
@@ -132,6 +151,7 @@ def mark_malformed(
 ) -> tuple[ValidationResult, str]:
     """Check the identifier format of the valid rows ``candidates_sql`` selects (``__key``, ``__identifier``).
 
+    ``candidates_sql``'s keys have the type of ``loaded_table``'s.
     Malformed rows get their reason in ``loaded_table``, which moves them from the valid view to
     the invalid one. Returns the updated counts and the name of a table of the malformed keys.
     Keys are unique among valid rows, so one key names one row.

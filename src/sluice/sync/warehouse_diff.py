@@ -101,7 +101,8 @@ class WarehouseDiff:
         self.warehouse = warehouse
         self.schema = schema
         self.spec = spec
-        self.audience = audience
+        # Keys are text in the warehouse's bookkeeping tables whatever the model's key type.
+        self.audience = audience.mutate(**{KEY: audience[KEY].cast("string")})
         self.activation = _slug(activation_id)
         self.run = _slug(run_id)
         self.full_refresh = False

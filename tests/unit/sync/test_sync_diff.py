@@ -53,7 +53,7 @@ def run_once(
 
 def snapshot_keys(session: DiffSession, uri: str) -> set[str]:
     SnapshotStore("unused").attach(session.con, uri, "read_back")
-    return {r[0] for r in session.con.execute("SELECT __key FROM read_back").fetchall()}
+    return {r[0] for r in session.con.execute("SELECT CAST(__key AS VARCHAR) FROM read_back").fetchall()}
 
 
 def test_invalid_rows_are_reported_and_never_diffed(tmp_path: Path) -> None:
@@ -186,3 +186,62 @@ def test_identifier_formats_are_checked_where_the_destination_lacks_them(tmp_pat
         ("5", "duplicate primary key"),
         ("5", "malformed email"),
     ]
+
+
+def with_text_keys(table: pa.Table) -> pa.Table:
+    return table.set_column(0, "__key", table.column("__key").cast(pa.string()))
+
+
+def snapshot_key_type(session: DiffSession, uri: str) -> str:
+    SnapshotStore("unused").attach(session.con, uri, "typed_back")
+    return str(session.con.execute("SELECT typeof(__key) FROM typed_back LIMIT 1").fetchall()[0][0])
+
+
+def test_integer_keys_read_a_text_snapshot_and_rewrite_it_typed(tmp_path: Path) -> None:
+    """A snapshot written with text keys (older Sluice, or a text key model) keeps working."""
+    rows = [
+        (1, "a@example.com", "A", "gold"),
+        (2, "b@example.com", "B", "gold"),
+        (3, "c@example.com", "C", "gold"),
+    ]
+    _, _, text_uri = run_once(tmp_path, with_text_keys(audience(rows)), None, run="r1")
+    after = audience([rows[0], (2, "b@example.com", "B", "platinum"), (4, "d@example.com", "D", "gold")])
+    session, ops, uri = run_once(tmp_path, after, text_uri, run="r2")
+    assert ops == {"added": {"4"}, "changed": {"2"}, "removed": {"3"}}
+    assert snapshot_key_type(session, uri) == "BIGINT"
+    assert snapshot_keys(session, uri) == {"1", "2", "4"}
+    _, again, _ = run_once(tmp_path, after, uri, run="r3")
+    assert again == {"added": set(), "changed": set(), "removed": set()}
+
+
+def test_a_text_snapshot_with_non_integer_keys_is_diffed_as_text(tmp_path: Path) -> None:
+    before = pa.table(
+        {
+            "__key": ["1", "legacy-7", "007"],
+            "__identifier": ["a@example.com", "l@example.com", "z@example.com"],
+            "first_name": ["A", "L", "Z"],
+            "tier": ["gold", "gold", "gold"],
+        }
+    )
+    _, _, text_uri = run_once(tmp_path, before, None, run="r1")
+    after = audience([(1, "a@example.com", "A", "gold"), (7, "s@example.com", "S", "gold")])
+    session, ops, uri = run_once(tmp_path, after, text_uri, run="r2")
+    assert ops == {"added": {"7"}, "changed": set(), "removed": {"legacy-7", "007"}}
+    assert snapshot_keys(session, uri) == {"1", "7"}
+
+
+def test_text_keys_read_an_integer_snapshot(tmp_path: Path) -> None:
+    rows = [(1, "a@example.com", "A", "gold"), (2, "b@example.com", "B", "gold")]
+    _, _, int_uri = run_once(tmp_path, audience(rows), None, run="r1")
+    after = pa.table(
+        {
+            "__key": ["1", "u-3"],
+            "__identifier": ["a@example.com", "c@example.com"],
+            "first_name": ["A", "C"],
+            "tier": ["gold", "gold"],
+        }
+    )
+    session, ops, uri = run_once(tmp_path, after, int_uri, run="r2")
+    assert ops == {"added": {"u-3"}, "changed": set(), "removed": {"2"}}
+    assert snapshot_key_type(session, uri) == "VARCHAR"
+    assert snapshot_keys(session, uri) == {"1", "u-3"}

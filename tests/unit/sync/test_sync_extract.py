@@ -33,9 +33,20 @@ def test_audience_has_key_identifier_and_renamed_fields(users: ibis.Table) -> No
     batches = extract_batches(expression, batch_rows=1)
     rows = sorted((r for batch in batches for r in batch.to_pylist()), key=lambda r: r["__key"])
     assert rows == [
-        {"__key": "1", "__identifier": "ada@example.com", "FNAME": "Ada", "SPEND": 10.5},
-        {"__key": "2", "__identifier": None, "FNAME": "Bob", "SPEND": None},
+        {"__key": 1, "__identifier": "ada@example.com", "FNAME": "Ada", "SPEND": 10.5},
+        {"__key": 2, "__identifier": None, "FNAME": "Bob", "SPEND": None},
     ]
+
+
+def test_keys_other_than_integers_become_text(users: ibis.Table) -> None:
+    expression = audience_expression(
+        users.mutate(code=users.spend),
+        primary_key="code",
+        identifier_field="email",
+        identifier_kind=IdentifierKind.EMAIL,
+        mapping=[],
+    )
+    assert expression.to_pyarrow().column("__key").to_pylist() == ["10.5", None]
 
 
 def test_phones_lose_separators(users: ibis.Table) -> None:
