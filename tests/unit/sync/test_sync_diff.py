@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -15,7 +16,7 @@ from sluice.sync.snapshot import SnapshotStore
 SPEC = AudienceSpec(IdentifierKind.EMAIL, ("first_name", "tier"))
 
 
-def audience(rows: list[tuple[object, object, object, object]]) -> pa.Table:
+def audience(rows: Sequence[tuple[object, object, object, object]]) -> pa.Table:
     keys, identifiers, names, tiers = zip(*rows, strict=True) if rows else ((), (), (), ())
     return pa.table(
         {
