@@ -64,9 +64,9 @@ def compute_diff(
     changed rows by the views.
     """
     cur, snap = quote_ident(current_view), quote_ident(snapshot_view)
-    not_held = (
-        f" AND s.{KEY} NOT IN (SELECT {KEY} FROM {quote_ident(held_keys_view)})" if held_keys_view else ""
-    )
+    # Held keys leave the snapshot side: absent from the valid audience, they are neither removed nor changed.
+    if held_keys_view:
+        snap = f"(SELECT * FROM {snap} ANTI JOIN {quote_ident(held_keys_view)} h USING ({KEY}))"
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE {DIFF_TABLE} AS
         SELECT CASE WHEN s.{KEY} IS NULL THEN 'added' WHEN c.{KEY} IS NULL THEN 'removed' ELSE 'changed' END
@@ -77,7 +77,7 @@ def compute_diff(
                s.{IDENTIFIER} AS {OLD_IDENTIFIER}
         FROM (SELECT {KEY}, {IDENTIFIER}, {ROW_HASH} FROM {cur}) c FULL OUTER JOIN {snap} s ON c.{KEY} = s.{KEY}
         WHERE s.{KEY} IS NULL
-           OR (c.{KEY} IS NULL{not_held})
+           OR c.{KEY} IS NULL
            OR (c.{KEY} IS NOT NULL AND (c.{ROW_HASH} IS DISTINCT FROM s.{ROW_HASH} OR c.{IDENTIFIER} <> s.{IDENTIFIER}))"""
     )
     create_diff_views(con, current_view, fields_view=fields_view, fields_key_type=fields_key_type)

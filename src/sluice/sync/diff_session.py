@@ -160,14 +160,14 @@ class DiffSession:
         self.snapshot_uri = snapshot_uri
         validation = self.validation or self.validate()
         self.con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {HELD} AS SELECT DISTINCT CAST({KEY} AS {self.key_type}) AS {KEY} "
+            f"CREATE OR REPLACE TEMP TABLE {HELD} AS SELECT DISTINCT CAST({KEY} AS {self.key_type}) AS {KEY} "
             f"FROM {validation.invalid_view} WHERE {KEY} IS NOT NULL"
         )
         compute_diff(
             self.con,
             validation.valid_view,
             SNAPSHOT,
-            HELD,
+            HELD if validation.invalid_count else None,
             fields_view=self.fields_view,
             fields_key_type=self.fields_key_type,
         )
@@ -182,6 +182,7 @@ class DiffSession:
             f"DELETE FROM {DIFF_TABLE} WHERE {CHANGE} <> 'removed' "
             f"AND {KEY} IN (SELECT CAST({KEY} AS VARCHAR) FROM {malformed})"
         )
+        self.con.execute(f"INSERT INTO {HELD} SELECT {KEY} FROM {malformed}")
         return diff_counts(self.con, validation.valid_view, self.validation.valid_count)
 
     def _attach_snapshot(self, store: SnapshotStore, uri: str | None) -> bool:

@@ -68,13 +68,13 @@ def presence_reason_expression() -> str:
     """DuckDB SQL for the reasons a row is invalid whatever its identifier's format.
 
     Same verdicts as the first cases of :func:`row_reason_expression`; a blank identifier is
-    recognised without trimming every row (DuckDB's ``trim`` strips spaces only, so a blank value
-    is empty or starts with a space).
+    recognised without trimming every row: only a value that sorts before ``'!'`` (empty, or
+    starting with a space or a control character) can be blank, and only those are trimmed.
     """
-    blank = f"{IDENTIFIER} = '' OR (prefix({IDENTIFIER}, ' ') AND trim({IDENTIFIER}) = '')"
+    blank = f"{IDENTIFIER} < '!' AND trim({IDENTIFIER}) = ''"
     return (
         f"CASE WHEN {KEY} IS NULL THEN '{InvalidReason.NULL_KEY}' "
-        f"WHEN {IDENTIFIER} IS NULL OR {blank} THEN '{InvalidReason.MISSING_IDENTIFIER}' END"
+        f"WHEN {IDENTIFIER} IS NULL OR ({blank}) THEN '{InvalidReason.MISSING_IDENTIFIER}' END"
     )
 
 
@@ -114,9 +114,11 @@ def validate(con: duckdb.DuckDBPyConnection, loaded_table: str, spec: AudienceSp
                coalesce({format_reason_expression(spec)}, '{InvalidReason.DUPLICATE_KEY}') AS {REASON}
         FROM {table} SEMI JOIN {duplicates} USING ({KEY}) WHERE {REASON} IS NULL"""
     )
+    has_duplicates = bool(con.execute(f"SELECT 1 FROM {duplicates} LIMIT 1").fetchall())
+    not_duplicated = f"ANTI JOIN {duplicates} USING ({KEY})" if has_duplicates else ""
     con.execute(
         f"""CREATE OR REPLACE TEMP VIEW {quote_ident(valid)} AS
-        SELECT * EXCLUDE ({REASON}) FROM {table} ANTI JOIN {duplicates} USING ({KEY}) WHERE {REASON} IS NULL"""
+        SELECT * EXCLUDE ({REASON}) FROM {table} {not_duplicated} WHERE {REASON} IS NULL"""
     )
     total, invalid_count = con.execute(
         f"SELECT (SELECT count(*) FROM {table}), (SELECT count(*) FROM {quote_ident(invalid)})"
