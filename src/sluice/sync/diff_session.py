@@ -86,9 +86,10 @@ class DiffSession:
         """Spool the extracted audience and keep its key, identifier, change hash and validity.
 
         Integer keys stay integers, other keys and identifiers become text (identifiers arrive
-        normalised by the extract query); one pass over the spool computes ``__hash`` and the cheap part of ``__reason`` (the
-        identifier's format is checked by :meth:`diff`, for new identifiers only). Field values
-        stay in the spool, exposed as the view :data:`FIELDS` for the rows that need them.
+        normalised by the extract query); one pass over the spool computes ``__hash`` and the
+        cheap part of ``__reason`` (the identifier's format is checked by :meth:`diff`, for new
+        identifiers only). Field values stay in the spool, exposed as the view :data:`FIELDS` for
+        the rows that need them.
         """
         reader = audience.to_reader() if isinstance(audience, pa.Table) else audience
         spool = self.temp_dir / "audience.arrow"
