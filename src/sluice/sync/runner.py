@@ -157,6 +157,7 @@ async def _pipeline(
     checkpoint: Callable[[str], bool],
 ) -> PipelineResult:
     store = snapshot_store(settings)
+    _sweep_snapshots(store, facts)
     choice = choose_diff_mode(
         resolved.diff_mode,
         previous_snapshot=facts.snapshot_uri,
@@ -222,6 +223,17 @@ async def _pipeline(
             in_warehouse.drop_work_tables()
     result.hash_algorithm, result.signature = algorithm, signature
     return result
+
+
+def _sweep_snapshots(store: SnapshotStore, facts: _RunFacts) -> None:
+    """Delete the activation's snapshot files its pointer does not need (this run holds the activation)."""
+    try:
+        deleted = store.sweep(facts.activation_id, facts.snapshot_uri)
+    except Exception as exc:  # a sweep never fails a run: the files stay until the next one
+        log.warning("snapshot sweep skipped", error=f"{type(exc).__name__}: {exc}")
+        return
+    if deleted:
+        log.info("old snapshot files deleted", files=deleted)
 
 
 def move_snapshot_into_warehouse(

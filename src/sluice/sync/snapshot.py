@@ -13,7 +13,8 @@ more than :data:`COMPACT_RATIO` of the base's rows or :data:`MAX_DELTAS` files, 
 snapshot), and the caller flips the activation's pointer to the new URI in one control-DB
 transaction. A run that delivered nothing keeps the previous URI. A crash before the flip leaves the
 old pointer, so the next run re-does the undelivered work; every op is idempotent at the
-destination. Files are never deleted by a run: older snapshots stay readable.
+destination. Files are immutable; the files no pointer needs any more are deleted by the next run
+of the activation before it writes anything (:meth:`SnapshotStore.sweep`).
 """
 
 from __future__ import annotations
@@ -185,11 +186,34 @@ class SnapshotStore:
         )
         return int(written.fetchall()[0][0])
 
-    def delete(self, uri: str) -> None:
-        """Remove a snapshot that is no longer pointed at (best effort)."""
-        fs, path = fsspec.core.url_to_fs(uri)
-        if fs.exists(path):
-            fs.rm(path)
+    def sweep(self, activation_id: str, keep_uri: str | None) -> int:
+        """Delete ``activation_id``'s snapshot files that the snapshot at ``keep_uri`` does not need.
+
+        Only safe while no other run of the activation can write, which the store guarantees once
+        a run is claimed (one active run per activation): every other file is then left over from
+        earlier runs (replaced snapshots, compacted deltas, attempts that crashed before their
+        pointer flip). Outcome files (``outcomes/``) are not touched. Returns the files deleted.
+        """
+        fs, directory = fsspec.core.url_to_fs(posixpath.join(self.root.rstrip("/"), activation_id))
+        if not fs.isdir(directory):
+            return 0
+        keep = {fs._strip_protocol(uri) for uri in self.files_of(keep_uri)} if keep_uri else set()
+        deleted = 0
+        for entry in fs.ls(directory, detail=True):
+            name = fs._strip_protocol(entry["name"])
+            if entry["type"] == "file" and name not in keep:
+                fs.rm(name)
+                deleted += 1
+        return deleted
+
+    def files_of(self, uri: str) -> set[str]:
+        """The files the snapshot at ``uri`` reads: itself, and for a manifest its base and deltas."""
+        if not uri.startswith(self.root.rstrip("/")):
+            return set()  # elsewhere (another root, or a warehouse table): nothing here is needed
+        if not is_manifest(uri):
+            return {uri}
+        manifest = self.manifest(uri)
+        return {uri, manifest.base, *manifest.deltas}
 
 
 def next_snapshot_sql(snapshot_view: str, delivered_view: str) -> str:

@@ -98,6 +98,25 @@ def test_rows_leaving_the_segment_are_removed(demo: Demo) -> None:
     assert demo.mailchimp_members() == before - set(leaving)
 
 
+def test_runs_delete_the_snapshot_files_no_pointer_needs(demo: Demo) -> None:
+    demo.run()  # a full snapshot
+    with duckdb.connect(str(demo.warehouse)) as con:
+        con.execute(
+            "UPDATE users SET loyalty_tier = 'bronze' WHERE email IN (SELECT email FROM users LIMIT 40)"
+        )
+    demo.run()  # a delta and its manifest
+    demo.run(full_refresh=True)  # a new full snapshot: the older files are left over
+    last = demo.run()  # nothing new to deliver; the run first sweeps the leftovers
+    assert last.state in ("succeeded", "partial"), last.error
+    with demo.database.session() as session:
+        activation = session.get(Activation, demo.workspace.activations[VIP])
+        assert activation is not None
+        pointer = Path(activation.snapshot_uri or "")
+    assert pointer.suffix == ".parquet"
+    assert {p.name for p in pointer.parent.iterdir() if p.is_file()} == {pointer.name}
+    assert len(list((pointer.parent / "outcomes").iterdir())) == 4  # run history keeps its outcomes
+
+
 def test_dry_run_sends_nothing(demo: Demo) -> None:
     run = demo.run(dry_run=True)
     assert run.state == "succeeded"

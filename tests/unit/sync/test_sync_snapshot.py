@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -100,3 +102,50 @@ def test_any_run_sequence_reads_back_as_its_state(tmp_path_factory, runs) -> Non
         uri, rows = apply_ops(store, uri, ops, f"r{number}")
         assert read_back(store, uri) == state
         assert rows == len(state)
+
+
+def files_under(path: Path) -> set[str]:
+    return {str(p.relative_to(path)) for p in path.rglob("*") if p.is_file()}
+
+
+def test_sweep_keeps_what_the_pointer_reads_and_deletes_the_rest(tmp_path: Path) -> None:
+    store = SnapshotStore(str(tmp_path), compact_ratio=0.5, max_deltas=2)
+    full, _ = apply_ops(store, None, [("add", str(k), f"u{k}@example.com", k) for k in range(10)], "r0")
+    first, _ = apply_ops(store, full, [("add", "10", "u10@example.com", 10)], "r1")
+    second, _ = apply_ops(store, first, [("remove", "3", "u3@example.com", 3)], "r2")
+    # A third run compacts into a new full snapshot, then crashes before its pointer flip.
+    crashed, _ = apply_ops(store, second, [("add", "11", "u11@example.com", 11)], "r3")
+    assert not is_manifest(crashed)
+    outcomes = tmp_path / "act" / "outcomes"
+    outcomes.mkdir()
+    (outcomes / "r1.parquet").write_bytes(b"kept")
+    state = read_back(store, second)
+    needed = {Path(uri).name for uri in store.files_of(second)}
+    assert needed == {Path(full).name, Path(second).name} | {
+        n for n in needed if n.endswith(".delta.parquet")
+    }
+    assert len(needed) == 4  # the manifest, its base and both deltas
+
+    deleted = store.sweep("act", second)
+
+    assert deleted == 2  # the first run's manifest and the crashed run's full snapshot
+    assert files_under(tmp_path) == {f"act/{name}" for name in needed} | {"act/outcomes/r1.parquet"}
+    assert read_back(store, second) == state
+
+
+def test_sweep_with_a_pointer_elsewhere_deletes_every_snapshot_file(tmp_path: Path) -> None:
+    store = SnapshotStore(str(tmp_path / "root"))
+    apply_ops(store, None, [("add", "1", "a@example.com", 1)], "r0")
+    assert store.sweep("act", "warehouse://sluice/sluice_snap_act_r1") == 1
+    assert store.sweep("act", None) == 0
+    assert store.sweep("never-ran", None) == 0
+
+
+def test_sweep_deletes_nothing_when_the_pointer_cannot_be_read(tmp_path: Path) -> None:
+    store = SnapshotStore(str(tmp_path))
+    full, _ = apply_ops(store, None, [("add", str(k), f"u{k}@example.com", k) for k in range(10)], "r0")
+    delta, _ = apply_ops(store, full, [("add", "10", "u10@example.com", 10)], "r1")
+    Path(delta).write_text("{ not json")
+    with pytest.raises(json.JSONDecodeError):
+        store.sweep("act", delta)
+    assert len(files_under(tmp_path)) == 3
