@@ -138,9 +138,8 @@ def _duplicate_keys_sql(con: duckdb.DuckDBPyConnection, table: str) -> str:
     low, high, count = con.execute(f"SELECT min({KEY}), max({KEY}), count({KEY}) FROM {table}").fetchall()[0]
     if not count or high - low >= max(BITMAP_BITS_PER_KEY * count, 1 << 16):
         return grouped
-    distinct = con.execute(f"SELECT bit_count(bitstring_agg({KEY}, {low}, {high})) FROM {table}").fetchall()[
-        0
-    ][0]
+    bitmap = f"SELECT bit_count(bitstring_agg({KEY}, {low}, {high})) FROM {table}"
+    distinct = con.execute(bitmap).fetchall()[0][0]
     return grouped if distinct != count else f"SELECT {KEY} FROM {table} WHERE false"
 
 
