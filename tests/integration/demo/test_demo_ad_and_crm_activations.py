@@ -13,29 +13,14 @@ from sluice.demo.warehouse import build_demo_warehouse
 from sluice.demo.workspace import seed_demo_workspace
 from sluice.destinations.emulators import demo_contacts
 from sluice.destinations.testing.pii import scan
+from sluice.destinations.testing.runs import run_once
 from sluice.store.db import Database
-from sluice.store.tables.activations import Activation, Run
-from sluice.sync.runner import execute_run
-from sluice.sync.runs import request_run
 
 AD_ACTIVATIONS = {
     "meta": "Lookalike seed → Meta custom audience",
     "google_ads": "VIP France → Google Ads Customer Match",
     "tiktok": "Churn risk → TikTok audience",
 }
-
-
-def _run(settings: Settings, database: Database, activation_id: str) -> Run:
-    with database.session() as session:
-        activation = session.get(Activation, activation_id)
-        assert activation is not None
-        run_id = request_run(session, activation).id
-    execute_run(database, settings, run_id, worker="test")
-    with database.session() as session:
-        run = session.get(Run, run_id)
-        assert run is not None
-        session.expunge(run)
-        return run
 
 
 def test_demo_ad_and_crm_activations_deliver(
@@ -48,24 +33,24 @@ def test_demo_ad_and_crm_activations_deliver(
             sqlite_database, warehouse=warehouse, emulators_url=emulators.url, emulators=emulators.emulators
         )
 
-        emarsys = _run(settings, sqlite_database, demo.activations["Newsletter → Emarsys"])
+        emarsys = run_once(sqlite_database, settings, demo.activations["Newsletter → Emarsys"])
         assert emarsys.state in ("succeeded", "partial"), emarsys.error
         assert emarsys.counts["delivered"] > 0
         assert emarsys.counts["failed"] == 0
 
         for destination, name in AD_ACTIVATIONS.items():
-            first = _run(settings, sqlite_database, demo.activations[name])
+            first = run_once(sqlite_database, settings, demo.activations[name])
             assert first.state == "succeeded", (destination, first.error)
             assert first.counts["failed"] == 0, destination
             assert first.counts["delivered"] == first.counts["added"], destination
             emulator = emulators.emulators[destination]
             assert scan(emulator) == [], destination  # digests only
-            second = _run(settings, sqlite_database, demo.activations[name])
+            second = run_once(sqlite_database, settings, demo.activations[name])
             assert second.state == "succeeded", (destination, second.error)
             assert second.counts["delivered"] == 0, destination
         assert (
             sum(
-                _run(settings, sqlite_database, demo.activations[n]).counts["audience"]
+                run_once(sqlite_database, settings, demo.activations[n]).counts["audience"]
                 for n in AD_ACTIVATIONS.values()
             )
             > 0
